@@ -1,0 +1,316 @@
+//! The TOML config: what to listen on, and which plugin serves which bot or extension.
+//!
+//! Parsing is strict (unknown keys are errors: a typo must not silently fall back to a
+//! default), and every error names the file, the key and the problem.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::names::PluginName;
+use crate::runtime::limits::{Limits, MAX_MEMORY_MB};
+use crate::secret::{Secret, SecretSource};
+
+/// Pyrus waits 60 s for a bot's answer; a longer plugin timeout could never be useful.
+pub const MAX_TIMEOUT_MS: u64 = 60_000;
+
+const SECRET_FORMS: &str = "Use secret = { env = \"VAR\" } or secret = { file = \"PATH\" } (inline secrets are not accepted)";
+
+/// A config that parsed and validated, with secrets resolved.
+#[derive(Debug)]
+pub struct Config {
+    pub path: PathBuf,
+    pub server: ServerConfig,
+    pub bots: BTreeMap<PluginName, PluginConfig>,
+    pub extensions: BTreeMap<PluginName, PluginConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub max_body_bytes: usize,
+}
+
+/// One `[bots.NAME]` or `[extensions.NAME]` entry.
+#[derive(Debug, Clone)]
+pub struct PluginConfig {
+    /// The component file, resolved against the config file's folder.
+    pub plugin: PathBuf,
+    pub secret: Arc<Secret>,
+    pub settings: Option<String>,
+    pub limits: Limits,
+}
+
+/// A config problem: which file, which key, what is wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {key}: {problem}")]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub key: String,
+    pub problem: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    server: RawServer,
+    #[serde(default)]
+    defaults: RawLimits,
+    #[serde(default)]
+    bots: BTreeMap<String, RawPlugin>,
+    #[serde(default)]
+    extensions: BTreeMap<String, RawPlugin>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    #[serde(default = "default_listen")]
+    listen: String,
+    #[serde(default = "default_max_body")]
+    max_body_bytes: usize,
+}
+
+impl Default for RawServer {
+    fn default() -> Self {
+        RawServer {
+            listen: default_listen(),
+            max_body_bytes: default_max_body(),
+        }
+    }
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8080".into()
+}
+
+/// On-premise Pyrus sends bodies over 2 MB; 16 MiB is what mature Pyrus libraries settled on.
+fn default_max_body() -> usize {
+    16 * 1024 * 1024
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    timeout_ms: Option<u64>,
+    memory_mb: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPlugin {
+    plugin: PathBuf,
+    // Kept raw so that a wrong shape (e.g. an inline string) gets a message that says what
+    // is accepted, instead of serde's "did not match any variant".
+    secret: Option<toml::Value>,
+    settings: Option<String>,
+    #[serde(flatten)]
+    limits: RawLimits,
+}
+
+impl Config {
+    /// Reads, parses and validates `path`, resolving every secret.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let err = |key: &str, problem: String| ConfigError {
+            file: path.to_path_buf(),
+            key: key.to_string(),
+            problem,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| err("(file)", e.to_string()))?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses config text as if it were read from `path` (relative paths resolve against
+    /// `path`'s folder).
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let err = |key: &str, problem: String| ConfigError {
+            file: path.to_path_buf(),
+            key: key.to_string(),
+            problem,
+        };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            // toml's message already says where; keep it on one line.
+            let message = e.message().to_string();
+            let at = e
+                .span()
+                .map(|s| format!(" (line {})", line_of(text, s.start)))
+                .unwrap_or_default();
+            err("(syntax)", format!("{message}{at}"))
+        })?;
+        let base = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+
+        let listen = raw.server.listen.parse().map_err(|e| {
+            err(
+                "server.listen",
+                format!("{e}: expected HOST:PORT such as 127.0.0.1:8080"),
+            )
+        })?;
+        if raw.server.max_body_bytes == 0 {
+            return Err(err(
+                "server.max_body_bytes",
+                "must be greater than 0".into(),
+            ));
+        }
+        let defaults = limits(&raw.defaults, &Limits::default(), "defaults", &err)?;
+
+        let section = |kind: &str, entries: BTreeMap<String, RawPlugin>| {
+            let mut out = BTreeMap::new();
+            for (name, entry) in entries {
+                let key = format!("{kind}.{name}");
+                let name = PluginName::new(name).map_err(|e| err(&key, e.to_string()))?;
+                let secret_key = format!("{key}.secret");
+                let source: SecretSource = entry
+                    .secret
+                    .ok_or_else(|| {
+                        err(
+                            &secret_key,
+                            format!("missing: every call is verified with it. {SECRET_FORMS}"),
+                        )
+                    })?
+                    .try_into()
+                    .map_err(|_| {
+                        err(&secret_key, format!("not a secret source. {SECRET_FORMS}"))
+                    })?;
+                let secret = source
+                    .resolve(&base)
+                    .map_err(|e| err(&secret_key, e.to_string()))?;
+                let limits = limits(&entry.limits, &defaults, &key, &err)?;
+                out.insert(
+                    name,
+                    PluginConfig {
+                        plugin: base.join(&entry.plugin),
+                        secret: Arc::new(secret),
+                        settings: entry.settings,
+                        limits,
+                    },
+                );
+            }
+            Ok::<_, ConfigError>(out)
+        };
+        let bots = section("bots", raw.bots)?;
+        let extensions = section("extensions", raw.extensions)?;
+
+        Ok(Config {
+            path: path.to_path_buf(),
+            server: ServerConfig {
+                listen,
+                max_body_bytes: raw.server.max_body_bytes,
+            },
+            bots,
+            extensions,
+        })
+    }
+}
+
+fn limits(
+    raw: &RawLimits,
+    inherit: &Limits,
+    key: &str,
+    err: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<Limits, ConfigError> {
+    let mut limits = inherit.clone();
+    if let Some(ms) = raw.timeout_ms {
+        if ms == 0 || ms > MAX_TIMEOUT_MS {
+            return Err(err(
+                &format!("{key}.timeout_ms"),
+                format!("{ms} is out of range 1..={MAX_TIMEOUT_MS} (Pyrus waits 60 s at most)"),
+            ));
+        }
+        limits.timeout = Duration::from_millis(ms);
+    }
+    if let Some(mb) = raw.memory_mb {
+        if mb == 0 || mb > MAX_MEMORY_MB {
+            return Err(err(
+                &format!("{key}.memory_mb"),
+                format!("{mb} is out of range 1..={MAX_MEMORY_MB}"),
+            ));
+        }
+        limits.memory_bytes = (mb as usize) << 20;
+    }
+    Ok(limits)
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(Path::new("/etc/pyrus/host.toml"), text)
+    }
+
+    #[test]
+    fn full_config_with_defaults_and_overrides() {
+        std::env::set_var("PYRUS_CFG_TEST_SECRET", "s3cret");
+        let c = parse(
+            r#"
+            [server]
+            listen = "0.0.0.0:9000"
+            [defaults]
+            timeout_ms = 5000
+            [bots.hello]
+            plugin = "plugins/hello.wasm"
+            secret = { env = "PYRUS_CFG_TEST_SECRET" }
+            settings = "x"
+            memory_mb = 16
+            [bots.other]
+            plugin = "/abs/other.wasm"
+            secret = { env = "PYRUS_CFG_TEST_SECRET" }
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.server.listen.port(), 9000);
+        assert_eq!(c.server.max_body_bytes, 16 << 20);
+        let hello = &c.bots[&PluginName::new("hello").unwrap()];
+        assert_eq!(hello.plugin, Path::new("/etc/pyrus/plugins/hello.wasm"));
+        assert_eq!(hello.limits.timeout, Duration::from_millis(5000));
+        assert_eq!(hello.limits.memory_bytes, 16 << 20);
+        assert_eq!(hello.settings.as_deref(), Some("x"));
+        let other = &c.bots[&PluginName::new("other").unwrap()];
+        assert_eq!(other.plugin, Path::new("/abs/other.wasm"));
+        assert_eq!(other.limits.memory_bytes, Limits::default().memory_bytes);
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let cases = [
+            ("[bots.a]\nplugin = \"a.wasm\"\n", "bots.a.secret"),
+            (
+                "[bots.a]\nplugin = \"a.wasm\"\nsecret = { env = \"PYRUS_CFG_TEST_UNSET\" }\n",
+                "bots.a.secret",
+            ),
+            ("[server]\nlisten = \"nowhere\"\n", "server.listen"),
+            ("[defaults]\ntimeout_ms = 0\n", "defaults.timeout_ms"),
+            (
+                "[bots.\"a/b\"]\nplugin = \"a.wasm\"\nsecret = { env = \"X\" }\n",
+                "bots.a/b",
+            ),
+            ("[server]\nlisen = \"x\"\n", "(syntax)"),
+        ];
+        for (text, key) in cases {
+            let e = parse(text).unwrap_err();
+            assert_eq!(e.key, key, "{text}: {e}");
+            assert!(e.to_string().starts_with("/etc/pyrus/host.toml: "), "{e}");
+        }
+    }
+
+    #[test]
+    fn inline_secret_is_refused() {
+        let e = parse("[bots.a]\nplugin = \"a.wasm\"\nsecret = \"plain\"\n").unwrap_err();
+        assert_eq!(e.key, "bots.a.secret");
+        assert!(e.problem.contains("inline secrets are not accepted"), "{e}");
+        assert!(!e.to_string().contains("plain"), "{e}");
+    }
+}

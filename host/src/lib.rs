@@ -1,0 +1,15 @@
+//! pyrus-host: serves Pyrus bot and extension webhooks by running sandboxed WebAssembly
+//! components, one fresh instance per call.
+//!
+//! The path of one call: [`server`] (axum route, body limit) → [`signature`] (HMAC-SHA1 of the
+//! raw bytes) → [`registry`] (name → loaded plugin, swapped atomically) → [`runtime`] (fresh
+//! store and instance with the plugin's limits) → reply.
+
+pub mod config;
+pub mod names;
+pub mod registry;
+pub mod retry;
+pub mod runtime;
+pub mod secret;
+pub mod server;
+pub mod signature;

@@ -1,0 +1,128 @@
+//! The `pyrus-host` command line.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use arc_swap::ArcSwap;
+use clap::{Parser, Subcommand, ValueEnum};
+use pyrus_host::config::Config;
+use pyrus_host::registry::Registry;
+use pyrus_host::runtime::Runtime;
+use pyrus_host::server::{self, AppState};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Hosts Pyrus bots and extensions as sandboxed WebAssembly components"
+)]
+struct Cli {
+    /// Log line format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Load the config and its plugins, then serve Pyrus webhooks over HTTP.
+    ///
+    /// Bots are served at POST /bots/NAME; GET /healthz lists what is loaded.
+    /// Log verbosity follows RUST_LOG (default: info).
+    Serve {
+        /// The TOML config file.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let result = match cli.command {
+        Command::Serve { config } => serve(config),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn serve(config_path: PathBuf) -> anyhow::Result<()> {
+    let config = Config::load(&config_path)?;
+    let runtime = Arc::new(Runtime::new().context("cannot create the WebAssembly engine")?);
+    let started = std::time::Instant::now();
+    let registry = Registry::load(&runtime, &config)?;
+    tracing::info!(
+        bots = config.bots.len(),
+        load_ms = started.elapsed().as_millis() as u64,
+        "plugins loaded"
+    );
+    if !config.extensions.is_empty() {
+        tracing::warn!("extensions are configured but not served by this version");
+    }
+    let state = Arc::new(AppState {
+        runtime,
+        registry: ArcSwap::from_pointee(registry),
+        max_body_bytes: config.server.max_body_bytes,
+    });
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.server.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.server.listen))?;
+        let addr = listener.local_addr()?;
+        tracing::info!(%addr, "listening");
+        axum::serve(listener, server::router(state))
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("server failed")
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing calls in flight");
+}

@@ -1,0 +1,80 @@
+//! The one [`Engine`] of the process and its epoch ticker.
+
+use std::thread;
+use std::time::Duration;
+
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use super::limits::MAX_MEMORY_MB;
+
+/// How many instances may be alive at once, over all plugins.
+pub const MAX_INSTANCES: u32 = 1000;
+
+/// One epoch tick. A running plugin yields to the async runtime at every tick, so a plugin
+/// that loops holds a worker thread for at most this long at a time.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// A Rust wasip2 component holds a handful of core instances (the program, the WASI
+/// adapter, shims) and up to two memories.
+const CORE_INSTANCES_PER_COMPONENT: u32 = 20;
+const MEMORIES_PER_COMPONENT: u32 = 2;
+const TABLES_PER_COMPONENT: u32 = 4;
+
+pub fn new_engine() -> anyhow::Result<Engine> {
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(MAX_INSTANCES)
+        .total_core_instances(MAX_INSTANCES * 4)
+        .total_memories(MAX_INSTANCES * MEMORIES_PER_COMPONENT)
+        .total_tables(MAX_INSTANCES * TABLES_PER_COMPONENT)
+        .total_stacks(MAX_INSTANCES)
+        .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
+        .max_memories_per_component(MEMORIES_PER_COMPONENT)
+        .max_tables_per_component(TABLES_PER_COMPONENT)
+        .max_memory_size((MAX_MEMORY_MB as usize) << 20)
+        // Keeping the first pages of a reused slot resident, and resetting them with one
+        // pagemap scan, avoids the madvise calls whose TLB shootdowns make two threads slower
+        // than one (see the performance notes in the README).
+        .linear_memory_keep_resident(1 << 20)
+        .table_keep_resident(64 << 10)
+        .pagemap_scan(wasmtime::Enabled::Auto);
+
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .epoch_interruption(true)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    Ok(Engine::new(&config)?)
+}
+
+/// Increments the engine's epoch every [`EPOCH_TICK`] on a thread of its own, for as long as
+/// the engine lives. One ticker per engine.
+pub struct EpochTicker {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl EpochTicker {
+    pub fn start(engine: &Engine) -> EpochTicker {
+        let weak = engine.weak();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        thread::Builder::new()
+            .name("epoch-ticker".into())
+            .spawn(move || {
+                while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    thread::sleep(EPOCH_TICK);
+                    match weak.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })
+            .expect("spawn the epoch ticker thread");
+        EpochTicker { stop }
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}

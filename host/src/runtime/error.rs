@@ -1,0 +1,77 @@
+//! What can go wrong when loading or calling a plugin.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// An error the plugin returned on purpose (the WIT `plugin-error`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginError {
+    pub code: String,
+    pub message: String,
+    pub status: Option<u16>,
+}
+
+/// Why a call produced no reply. Only that call fails; the host and other plugins go on.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error("plugin returned error {}: {}", .0.code, .0.message)]
+    Plugin(PluginError),
+    #[error("plugin trapped: {0}")]
+    Trap(String),
+    #[error("plugin overflowed its stack")]
+    StackOverflow,
+    #[error("plugin exceeded its memory limit of {0} MiB")]
+    OutOfMemory(usize),
+    #[error("plugin did not finish within {} ms", .0.as_millis())]
+    Timeout(Duration),
+    #[error("plugin reply is not a JSON object: {0}")]
+    InvalidReply(String),
+    #[error("too many calls in progress, try again")]
+    Busy,
+}
+
+impl CallError {
+    /// A stable snake_case code for the `error_code` field and the log's `outcome`.
+    pub fn code(&self) -> &str {
+        match self {
+            CallError::Plugin(e) => &e.code,
+            CallError::Trap(_) => "plugin_trapped",
+            CallError::StackOverflow => "plugin_stack_overflow",
+            CallError::OutOfMemory(_) => "plugin_out_of_memory",
+            CallError::Timeout(_) => "plugin_timeout",
+            CallError::InvalidReply(_) => "invalid_plugin_reply",
+            CallError::Busy => "busy",
+        }
+    }
+
+    /// The log's `outcome` field: one word per kind of failure.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            CallError::Plugin(_) => "plugin_error",
+            CallError::Trap(_) => "trap",
+            CallError::StackOverflow => "stack_overflow",
+            CallError::OutOfMemory(_) => "out_of_memory",
+            CallError::Timeout(_) => "timeout",
+            CallError::InvalidReply(_) => "invalid_reply",
+            CallError::Busy => "busy",
+        }
+    }
+}
+
+/// Why a plugin file could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a WebAssembly component: {reason}")]
+    NotComponent { path: PathBuf, reason: String },
+    #[error("{path} does not fit the {world} world: {reason}")]
+    WrongWorld {
+        path: PathBuf,
+        world: &'static str,
+        reason: String,
+    },
+}

@@ -1,0 +1,81 @@
+//! Per-plugin limits, and the [`ResourceLimiter`] that enforces the memory limit in a store.
+
+use std::time::Duration;
+
+use wasmtime::ResourceLimiter;
+
+/// The largest `memory_mb` a plugin may be given; the pool's memory slots are sized for it.
+pub const MAX_MEMORY_MB: u64 = 1024;
+
+/// How much time and memory one call of a plugin may use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Wall-clock time for instantiate + call. Pyrus gives a bot 60 s; answer well before.
+    pub timeout: Duration,
+    /// Linear memory, summed over the instance's memories.
+    pub memory_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeout: Duration::from_secs(10),
+            memory_bytes: 64 << 20,
+        }
+    }
+}
+
+/// Enforces [`Limits::memory_bytes`] and records whether the plugin hit it, so that a failed
+/// call can be reported as memory exhaustion rather than a generic trap.
+#[derive(Debug)]
+pub struct MemoryLimiter {
+    max_bytes: usize,
+    used_bytes: usize,
+    pub exceeded: bool,
+}
+
+impl MemoryLimiter {
+    pub fn new(max_bytes: usize) -> Self {
+        MemoryLimiter {
+            max_bytes,
+            used_bytes: 0,
+            exceeded: false,
+        }
+    }
+}
+
+/// Tables hold function references; a plugin needs a few thousand entries at most.
+const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        // A component may have several memories (e.g. an adapter's): the limit is on their sum.
+        let total = self.used_bytes - current.min(self.used_bytes) + desired;
+        if total > self.max_bytes {
+            self.exceeded = true;
+            // Trap rather than fail the grow: a Rust guest would abort on a failed allocation
+            // anyway, and the trap carries a clear cause.
+            wasmtime::bail!(
+                "memory limit exceeded: the plugin asked for {} MiB, its limit is {} MiB",
+                total.div_ceil(1 << 20),
+                self.max_bytes >> 20
+            );
+        }
+        self.used_bytes = total;
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}

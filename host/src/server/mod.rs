@@ -1,0 +1,30 @@
+//! The HTTP side: routes, shared state, and the `{error, error_code}` error type.
+
+mod body;
+mod bots;
+pub mod error;
+mod health;
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::registry::Registry;
+use crate::runtime::Runtime;
+
+/// What every handler shares.
+pub struct AppState {
+    pub runtime: Arc<Runtime>,
+    pub registry: ArcSwap<Registry>,
+    pub max_body_bytes: usize,
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/bots/{name}", post(bots::handle))
+        .route("/healthz", get(health::healthz))
+        .fallback(|| async { error::ApiError::not_found("no such route") })
+        .with_state(state)
+}

@@ -1,1 +1,39 @@
+//! # pyrus-plugin-sdk
+//!
+//! Write [Pyrus](https://pyrus.com) bots as WebAssembly components for `pyrus-host`.
+//!
+//! The host verifies the webhook's signature, then calls your plugin in a fresh sandboxed
+//! instance with the JSON body. This crate gives you typed models of that body
+//! ([`BotRequest`], [`Task`], [`Field`], [`Comment`], [`Person`]), a [`BotReply`] builder
+//! for the answer, and the glue that exports your type as a component.
+//!
+//! A whole bot (crate type `cdylib`, SDK feature `bot`, built with
+//! `cargo build --target wasm32-wasip2 --release`):
+//!
+//! ```ignore
+//! use pyrus_plugin_sdk::{export_bot, Bot, BotReply, BotRequest, CallInfo, PluginError};
+//!
+//! struct Hello;
+//!
+//! impl Bot for Hello {
+//!     fn handle(req: BotRequest, _call: &CallInfo) -> Result<Option<BotReply>, PluginError> {
+//!         let who = req.author().and_then(|a| a.email()).unwrap_or("there");
+//!         Ok(Some(BotReply::new().text(format!("Hello, {who}.")).approve()))
+//!     }
+//! }
+//!
+//! export_bot!(Hello);
+//! ```
+//!
+//! The models compile natively as well: test your logic with plain `cargo test`, through
+//! [`bot::handle_json`] on JSON text as Pyrus sends it.
 
+pub mod bindings;
+pub mod bot;
+mod call;
+pub mod log;
+mod model;
+
+pub use bot::Bot;
+pub use call::{CallInfo, PluginError};
+pub use model::*;

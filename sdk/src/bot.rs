@@ -1,0 +1,77 @@
+//! Writing a bot: implement [`Bot`], then [`export_bot!`](crate::export_bot).
+
+use crate::{BotReply, BotRequest, CallInfo, PluginError};
+
+/// A Pyrus bot.
+///
+/// ```
+/// use pyrus_plugin_sdk::{Bot, BotReply, BotRequest, CallInfo, PluginError};
+///
+/// struct Approver;
+///
+/// impl Bot for Approver {
+///     fn handle(req: BotRequest, _call: &CallInfo) -> Result<Option<BotReply>, PluginError> {
+///         let who = req.author().and_then(|a| a.email()).unwrap_or("there");
+///         Ok(Some(BotReply::new().text(format!("Hello, {who}.")).approve()))
+///     }
+/// }
+/// // In the plugin crate: pyrus_plugin_sdk::export_bot!(Approver);
+///
+/// let reply = pyrus_plugin_sdk::bot::handle_json::<Approver>(
+///     &CallInfo::new("approver"),
+///     r#"{"task": {"author": {"email": "bob@example.com"}}}"#.to_string(),
+/// );
+/// assert_eq!(
+///     reply.unwrap().unwrap(),
+///     r#"{"text":"Hello, bob@example.com.","approval_choice":"approved"}"#
+/// );
+/// ```
+pub trait Bot {
+    /// Handles one call. `Ok(None)` answers an empty 2xx (the bot does nothing visible);
+    /// `Err` makes the host answer an error, and Pyrus retries the call.
+    fn handle(request: BotRequest, call: &CallInfo) -> Result<Option<BotReply>, PluginError>;
+}
+
+/// Parses the body, runs `B`, and serializes its reply: what the exported `handle` does.
+/// Call it in native tests to exercise a bot end to end on JSON text.
+pub fn handle_json<B: Bot>(call: &CallInfo, body: String) -> Result<Option<String>, PluginError> {
+    let request = BotRequest::parse_owned(body)
+        .map_err(|e| PluginError::bad_request(format!("the body is not a bot request: {e}")))?;
+    Ok(B::handle(request, call)?.map(|reply| reply.to_json()))
+}
+
+/// Exports a type implementing [`Bot`] as the plugin's `pyrus:plugin/bot` interface.
+/// Use it once, in a crate built for `wasm32-wasip2` with the SDK's `bot` feature.
+///
+/// ```ignore
+/// struct MyBot;
+/// impl pyrus_plugin_sdk::Bot for MyBot { /* ... */ }
+/// pyrus_plugin_sdk::export_bot!(MyBot);
+/// ```
+#[cfg(feature = "bot")]
+#[macro_export]
+macro_rules! export_bot {
+    ($bot:ty) => {
+        const _: () = {
+            struct __PyrusBotExport;
+
+            impl $crate::bindings::bot_world::exports::pyrus::plugin::bot::Guest
+                for __PyrusBotExport
+            {
+                fn handle(
+                    info: $crate::bindings::bot_world::pyrus::plugin::types::CallInfo,
+                    request: ::std::string::String,
+                ) -> ::std::result::Result<
+                    ::std::option::Option<::std::string::String>,
+                    $crate::bindings::bot_world::pyrus::plugin::types::PluginError,
+                > {
+                    $crate::bindings::bot_dispatch::<$bot>(info, request)
+                }
+            }
+
+            $crate::__export_bot_world!(
+                __PyrusBotExport with_types_in $crate::bindings::bot_world
+            );
+        };
+    };
+}

@@ -42,6 +42,19 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// Print the X-Pyrus-Sig a body needs for a configured bot, to send a test call with curl:
+    ///
+    ///   curl -H "X-Pyrus-Sig: $(pyrus-host sign -c host.toml hello body.json)" \
+    ///        --data-binary @body.json http://127.0.0.1:8080/bots/hello
+    Sign {
+        /// The TOML config file.
+        #[arg(long, short)]
+        config: PathBuf,
+        /// The bot whose secret signs the body.
+        bot: String,
+        /// The file holding the exact body bytes to send.
+        body: PathBuf,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -49,6 +62,7 @@ fn main() -> std::process::ExitCode {
     init_logging(cli.log_format);
     let result = match cli.command {
         Command::Serve { config } => serve(config),
+        Command::Sign { config, bot, body } => sign(config, bot, body),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -69,6 +83,19 @@ fn init_logging(format: LogFormat) {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
+}
+
+fn sign(config_path: PathBuf, bot: String, body: PathBuf) -> anyhow::Result<()> {
+    let config = Config::load(&config_path)?;
+    let entry = config
+        .bots
+        .iter()
+        .find(|(name, _)| name.as_str() == bot)
+        .map(|(_, entry)| entry)
+        .with_context(|| format!("{}: no bot named {bot:?}", config_path.display()))?;
+    let bytes = std::fs::read(&body).with_context(|| format!("cannot read {}", body.display()))?;
+    println!("{}", pyrus_host::signature::sign(&entry.secret, &bytes));
+    Ok(())
 }
 
 fn serve(config_path: PathBuf) -> anyhow::Result<()> {

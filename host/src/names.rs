@@ -50,6 +50,12 @@ impl<'de> Deserialize<'de> for PluginName {
     }
 }
 
+impl std::borrow::Borrow<str> for PluginName {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,11 +66,5 @@ mod tests {
         for bad in ["", "a/b", "a b", "ü", "..", &"x".repeat(65)] {
             assert!(PluginName::new(bad).is_err(), "{bad:?} accepted");
         }
-    }
-}
-
-impl std::borrow::Borrow<str> for PluginName {
-    fn borrow(&self) -> &str {
-        &self.0
     }
 }

@@ -2,8 +2,10 @@
 //! whole call, so replacing the registry never changes a plugin under a running call.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+use wasmtime::component::Component;
 
 use crate::config::{Config, PluginConfig};
 use crate::names::PluginName;
@@ -25,24 +27,37 @@ pub struct Registry {
     bots: HashMap<PluginName, Arc<LoadedBot>>,
 }
 
-/// A plugin named in the config that could not be loaded, with the config key it came from.
+/// A plugin named in the config that could not be loaded, with the config file and key it
+/// came from.
 #[derive(Debug, thiserror::Error)]
-#[error("{key}: {source}")]
+#[error("{}: {key}: {error}", file.display())]
 pub struct RegistryError {
+    pub file: PathBuf,
     pub key: String,
-    #[source]
-    pub source: LoadError,
+    pub error: LoadError,
 }
 
 impl Registry {
     /// Loads every plugin the config names. Compiles: call it off the request path.
     pub fn load(runtime: &Runtime, config: &Config) -> Result<Registry, RegistryError> {
+        // Several names may serve the same file with different settings: compile it once.
+        let mut compiled: HashMap<&Path, Component> = HashMap::new();
         let mut bots = HashMap::new();
         for (name, entry) in &config.bots {
-            let bot = load_bot(runtime, name, entry).map_err(|source| RegistryError {
+            let error = |error| RegistryError {
+                file: config.path.clone(),
                 key: format!("bots.{name}.plugin"),
-                source,
-            })?;
+                error,
+            };
+            let component = match compiled.get(entry.plugin.as_path()) {
+                Some(c) => c.clone(),
+                None => {
+                    let c = runtime.compile(&entry.plugin).map_err(error)?;
+                    compiled.insert(&entry.plugin, c.clone());
+                    c
+                }
+            };
+            let bot = load_bot(runtime, name, entry, &component).map_err(error)?;
             bots.insert(name.clone(), Arc::new(bot));
         }
         Ok(Registry { bots })
@@ -64,8 +79,9 @@ fn load_bot(
     runtime: &Runtime,
     name: &PluginName,
     entry: &PluginConfig,
+    component: &Component,
 ) -> Result<LoadedBot, LoadError> {
-    let plugin = BotPlugin::load(runtime, &entry.plugin, entry.limits.clone())?;
+    let plugin = BotPlugin::new(runtime, component, &entry.plugin, entry.limits.clone())?;
     Ok(LoadedBot {
         name: name.clone(),
         path: entry.plugin.clone(),

@@ -113,7 +113,7 @@ mod tests {
             Err(SignatureError::Malformed)
         );
         assert_eq!(
-            check(Some(good[..38].as_bytes()), &key(), body),
+            check(Some(&good.as_bytes()[..38]), &key(), body),
             Err(SignatureError::Malformed)
         );
         assert_eq!(

@@ -1,8 +1,10 @@
-//! Guest bindings generated from `wit/`, one module per world (enable the SDK feature of the
-//! world your plugin implements). Plugin authors use [`export_bot!`](crate::export_bot)
-//! rather than these directly.
+//! Guest bindings generated from `wit/`, one module per world. Plugin authors use
+//! [`export_bot!`](crate::export_bot) rather than these directly.
+//!
+//! Both worlds live in every plugin's dependency graph without harm: with a public export
+//! macro, wit-bindgen records a world's exports only where its export macro is invoked, so a
+//! component exports exactly the world its author chose.
 
-#[cfg(feature = "bot")]
 #[doc(hidden)]
 pub mod bot_world {
     wit_bindgen::generate!({
@@ -13,7 +15,6 @@ pub mod bot_world {
     });
 }
 
-#[cfg(feature = "bot")]
 #[doc(hidden)]
 pub fn bot_dispatch<B: crate::Bot>(
     info: bot_world::pyrus::plugin::types::CallInfo,

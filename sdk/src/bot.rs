@@ -41,14 +41,13 @@ pub fn handle_json<B: Bot>(call: &CallInfo, body: String) -> Result<Option<Strin
 }
 
 /// Exports a type implementing [`Bot`] as the plugin's `pyrus:plugin/bot` interface.
-/// Use it once, in a crate built for `wasm32-wasip2` with the SDK's `bot` feature.
+/// Use it once, in a `cdylib` crate built for `wasm32-wasip2`.
 ///
 /// ```ignore
 /// struct MyBot;
 /// impl pyrus_plugin_sdk::Bot for MyBot { /* ... */ }
 /// pyrus_plugin_sdk::export_bot!(MyBot);
 /// ```
-#[cfg(feature = "bot")]
 #[macro_export]
 macro_rules! export_bot {
     ($bot:ty) => {
@@ -69,7 +68,7 @@ macro_rules! export_bot {
                 }
             }
 
-            $crate::__export_bot_world!(
+            $crate::bindings::bot_world::__export_bot_world!(
                 __PyrusBotExport with_types_in $crate::bindings::bot_world
             );
         };

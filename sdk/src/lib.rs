@@ -7,7 +7,7 @@
 //! ([`BotRequest`], [`Task`], [`Field`], [`Comment`], [`Person`]), a [`BotReply`] builder
 //! for the answer, and the glue that exports your type as a component.
 //!
-//! A whole bot (crate type `cdylib`, SDK feature `bot`, built with
+//! A whole bot (crate type `cdylib`, built with
 //! `cargo build --target wasm32-wasip2 --release`):
 //!
 //! ```ignore

@@ -34,7 +34,7 @@ pub fn error(message: impl AsRef<str>) {
 
 /// Writes one message at `level`.
 pub fn write(level: Level, message: &str) {
-    #[cfg(all(target_arch = "wasm32", feature = "bot"))]
+    #[cfg(target_arch = "wasm32")]
     {
         use crate::bindings::bot_world::pyrus::plugin::log as host;
         let level = match level {
@@ -46,6 +46,6 @@ pub fn write(level: Level, message: &str) {
         };
         host::log(level, message);
     }
-    #[cfg(not(all(target_arch = "wasm32", feature = "bot")))]
+    #[cfg(not(target_arch = "wasm32"))]
     eprintln!("[{level:?}] {message}");
 }

@@ -38,19 +38,14 @@ pub struct BotCall {
 }
 
 impl BotPlugin {
-    /// Compiles the component at `path` and links it against the `bot-plugin` world.
-    /// Slow (tens of milliseconds): call it off the request path.
-    pub fn load(runtime: &Runtime, path: &Path, limits: Limits) -> Result<BotPlugin, LoadError> {
-        let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let component = Component::from_binary(&runtime.engine, &bytes).map_err(|e| {
-            LoadError::NotComponent {
-                path: path.to_path_buf(),
-                reason: format!("{e:#}"),
-            }
-        })?;
+    /// Links a compiled component against the `bot-plugin` world. Fails when the component
+    /// does not export the `bot` interface or imports something the host does not provide.
+    pub fn new(
+        runtime: &Runtime,
+        component: &Component,
+        path: &Path,
+        limits: Limits,
+    ) -> Result<BotPlugin, LoadError> {
         let wrong_world = |e: wasmtime::Error| LoadError::WrongWorld {
             path: path.to_path_buf(),
             world: "pyrus:plugin/bot-plugin",
@@ -58,7 +53,7 @@ impl BotPlugin {
         };
         let pre = runtime
             .bot_linker
-            .instantiate_pre(&component)
+            .instantiate_pre(component)
             .map_err(wrong_world)?;
         let pre = BotPluginPre::new(pre).map_err(wrong_world)?;
         Ok(BotPlugin { pre, limits })

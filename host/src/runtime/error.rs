@@ -61,10 +61,10 @@ impl CallError {
 /// Why a plugin file could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {error}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{path} is not a WebAssembly component: {reason}")]
     NotComponent { path: PathBuf, reason: String },

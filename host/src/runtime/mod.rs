@@ -47,4 +47,22 @@ impl Runtime {
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
+
+    /// Reads and compiles the component at `path`. Slow (tens of milliseconds): call it off
+    /// the request path, once per file.
+    pub fn compile(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<wasmtime::component::Component, LoadError> {
+        let bytes = std::fs::read(path).map_err(|error| LoadError::Read {
+            path: path.to_path_buf(),
+            error,
+        })?;
+        wasmtime::component::Component::from_binary(&self.engine, &bytes).map_err(|e| {
+            LoadError::NotComponent {
+                path: path.to_path_buf(),
+                reason: format!("{e:#}"),
+            }
+        })
+    }
 }

@@ -34,23 +34,25 @@ pub async fn handle(
         attempt = attempt.attempt,
     );
     async move {
-        let (status, outcome, response) = match serve(&state, &name, &headers, attempt, body).await
-        {
-            Ok(response) => (response.status(), "ok", response),
-            Err(Failure { error, outcome }) => (error.status, outcome, error.into_response()),
-        };
+        let result = serve(&state, &name, &headers, attempt, body).await;
         let duration_us = started.elapsed().as_micros() as u64;
-        if status.is_server_error() {
-            tracing::warn!(
-                status = status.as_u16(),
-                outcome,
-                duration_us,
-                "bot call failed"
-            );
-        } else {
-            tracing::info!(status = status.as_u16(), outcome, duration_us, "bot call");
+        match result {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                tracing::info!(status, outcome = "ok", duration_us, "bot call");
+                response
+            }
+            Err(Failure { error, outcome }) => {
+                let status = error.status.as_u16();
+                let cause = error.message.as_str();
+                if error.status.is_server_error() {
+                    tracing::warn!(status, outcome, duration_us, cause, "bot call failed");
+                } else {
+                    tracing::info!(status, outcome, duration_us, cause, "bot call refused");
+                }
+                error.into_response()
+            }
         }
-        response
     }
     .instrument(span)
     .await
@@ -154,7 +156,6 @@ fn call_failure(name: &str, e: CallError) -> Failure {
         CallError::Plugin(p) => p.message.clone(),
         other => format!("bot {name}: {other}"),
     };
-    tracing::warn!(cause = %e, "bot {name} failed");
     Failure::new(
         e.outcome(),
         ApiError::new(status, e.code().to_owned(), message),
@@ -170,13 +171,18 @@ fn peek_envelope(text: &str) -> Result<Option<String>, ApiError> {
         #[serde(rename = "TaskId")]
         legacy_task_id: Option<serde::de::IgnoredAny>,
     }
-    let envelope: Envelope = serde_json::from_str(text).map_err(|e| {
+    let not_object = |detail: String| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_json",
-            format!("the body is not a JSON object: {e}"),
+            format!("the body is not a JSON object: {detail}"),
         )
-    })?;
+    };
+    // A derived struct would also accept a JSON array; Pyrus always sends an object.
+    if !text.trim_start().starts_with('{') {
+        return Err(not_object("it does not start with '{'".into()));
+    }
+    let envelope: Envelope = serde_json::from_str(text).map_err(|e| not_object(e.to_string()))?;
     if envelope.legacy_task_id.is_some() && envelope.task_id.is_none() {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,

@@ -1,0 +1,331 @@
+//! Harness for end-to-end tests: builds the plugins for wasm32-wasip2, starts the real
+//! `pyrus-host` binary on a free port with a test config, and sends signed HTTP requests.
+
+#![allow(dead_code)] // each test binary uses its own part of the harness
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use hmac::{Hmac, Mac};
+use sha1::Sha1;
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Builds every plugin (examples and test plugins) once per test process, and returns the
+/// folder holding the `.wasm` files.
+pub fn plugins() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let root = repo().join("plugins");
+        let target = root.join("target");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args([
+                "build",
+                "--release",
+                "--target",
+                "wasm32-wasip2",
+                "--manifest-path",
+            ])
+            .arg(root.join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(&target)
+            // Flags meant for the host build must not leak into the wasm build.
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .env_remove("CARGO_BUILD_TARGET")
+            .status()
+            .expect("run cargo to build the plugins");
+        assert!(
+            status.success(),
+            "building the plugins failed (is the wasm32-wasip2 target installed? \
+             rustup target add wasm32-wasip2)"
+        );
+        target.join("wasm32-wasip2/release")
+    })
+}
+
+/// The `.wasm` file of a plugin crate (`hello-bot` → `hello_bot.wasm`).
+pub fn plugin(crate_name: &str) -> PathBuf {
+    plugins().join(format!("{}.wasm", crate_name.replace('-', "_")))
+}
+
+/// The recorded Pyrus samples beside the repository, when present.
+pub fn shared_samples() -> Option<PathBuf> {
+    let dir = std::env::var_os("PYRUS_SAMPLES_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared/samples"));
+    dir.is_dir().then_some(dir)
+}
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(repo().join("tests/fixtures").join(name)).unwrap()
+}
+
+/// HMAC-SHA1 of `body` under `secret`, lower-case hex, computed independently of the host.
+pub fn sign(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha1>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// A running `pyrus-host serve`; killed on drop.
+pub struct Host {
+    child: Child,
+    pub base: String,
+    log: Arc<Mutex<String>>,
+    _dir: tempfile::TempDir,
+}
+
+/// What the host answered.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("reply is not JSON ({e}): {:?}", self.body))
+    }
+
+    /// Asserts the `{error, error_code}` shape and returns the code.
+    pub fn error_code(&self) -> String {
+        let json = self.json();
+        assert!(
+            json["error"].is_string(),
+            "no error message in {}",
+            self.body
+        );
+        json["error_code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error_code in {}", self.body))
+            .to_string()
+    }
+}
+
+pub struct HostBuilder {
+    config: String,
+    env: Vec<(String, String)>,
+    files: Vec<(String, Vec<u8>)>,
+}
+
+impl Host {
+    /// A host with `config`, where `{plugins}` stands for the folder of built plugins and
+    /// `{dir}` for the config's own temporary folder.
+    pub fn builder(config: &str) -> HostBuilder {
+        HostBuilder {
+            config: config.to_string(),
+            env: Vec::new(),
+            files: Vec::new(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn post(&self, path: &str, body: &[u8], headers: &[(&str, &str)]) -> Reply {
+        let mut req = agent().post(&self.url(path));
+        for (k, v) in headers {
+            req = req.set(k, v);
+        }
+        reply(req.send_bytes(body))
+    }
+
+    /// A POST signed with `secret`, as Pyrus sends it.
+    pub fn post_signed(&self, path: &str, secret: &str, body: &[u8]) -> Reply {
+        let sig = sign(secret, body);
+        self.post(
+            path,
+            body,
+            &[
+                ("X-Pyrus-Sig", &sig),
+                ("Content-Type", "application/json"),
+                ("User-Agent", "Pyrus-Bot-4"),
+            ],
+        )
+    }
+
+    pub fn get(&self, path: &str) -> Reply {
+        reply(agent().get(&self.url(path)).call())
+    }
+
+    /// Sends raw bytes on a new connection and returns everything the host answers.
+    pub fn raw_request(&self, request: &str) -> String {
+        use std::io::{Read, Write};
+        let addr = self.base.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+
+    /// Everything the host logged so far (JSON lines).
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits until the log contains `needle`, or panics after `timeout`.
+    pub fn wait_for_log(&self, needle: &str, timeout: Duration) {
+        let start = Instant::now();
+        while !self.log().contains(needle) {
+            assert!(
+                start.elapsed() < timeout,
+                "log never showed {needle:?}:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl HostBuilder {
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// A file written into the config's folder before the host starts.
+    pub fn file(mut self, name: &str, contents: impl Into<Vec<u8>>) -> Self {
+        self.files.push((name.into(), contents.into()));
+        self
+    }
+
+    fn prepare(&self) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, contents) in &self.files {
+            std::fs::write(dir.path().join(name), contents).unwrap();
+        }
+        let config = self
+            .config
+            .replace("{plugins}", &plugins().display().to_string())
+            .replace("{dir}", &dir.path().display().to_string());
+        let path = dir.path().join("host.toml");
+        std::fs::write(&path, config).unwrap();
+        (dir, path)
+    }
+
+    fn command(&self, config: &Path) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pyrus-host"));
+        cmd.args(["--log-format", "json", "serve", "--config"])
+            .arg(config)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Starts the host and waits until it listens. The config's `listen` should be
+    /// `127.0.0.1:0`: the host picks a free port and logs it.
+    pub fn start(self) -> Host {
+        let (dir, config) = self.prepare();
+        let mut child = self.command(&config).spawn().expect("start pyrus-host");
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(addr) = listening_addr(&line) {
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(addr);
+                    }
+                }
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(120)) {
+            Ok(addr) => addr,
+            Err(_) => {
+                let _ = child.kill();
+                panic!(
+                    "pyrus-host did not start listening:\n{}",
+                    log.lock().unwrap()
+                );
+            }
+        };
+        Host {
+            child,
+            base: format!("http://{addr}"),
+            log,
+            _dir: dir,
+        }
+    }
+
+    /// Runs the host expecting it to refuse to start; returns its exit code and stderr.
+    pub fn start_expecting_failure(self) -> (i32, String) {
+        let (_dir, config) = self.prepare();
+        let out = self.command(&config).output().expect("run pyrus-host");
+        let code = out.status.code().unwrap_or(-1);
+        (code, String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+fn listening_addr(line: &str) -> Option<String> {
+    let json: serde_json::Value = serde_json::from_str(line).ok()?;
+    if json["fields"]["message"] == "listening" {
+        json["fields"]["addr"].as_str().map(str::to_owned)
+    } else {
+        None
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(60))
+        .build()
+}
+
+fn reply(result: Result<ureq::Response, ureq::Error>) -> Reply {
+    let response = match result {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("request failed: {e}"),
+    };
+    let status = response.status();
+    let content_type = response.header("content-type").map(str::to_owned);
+    // `into_string` caps bodies at 10 MB; large replies are part of what is tested.
+    let mut body = String::new();
+    std::io::Read::read_to_string(&mut response.into_reader(), &mut body).unwrap_or_default();
+    Reply {
+        status,
+        content_type,
+        body,
+    }
+}

@@ -46,6 +46,7 @@ enum Command {
     ///
     ///   curl -H "X-Pyrus-Sig: $(pyrus-host sign -c host.toml hello body.json)" \
     ///        --data-binary @body.json http://127.0.0.1:8080/bots/hello
+    #[command(verbatim_doc_comment)]
     Sign {
         /// The TOML config file.
         #[arg(long, short)]

@@ -31,7 +31,11 @@ impl Bot for CopyFieldBot {
             Ok(s) => s,
             Err(problem) => return Ok(Some(complaint(&problem))),
         };
-        let Some(source) = req.task.as_ref().and_then(|t| t.field_by_code(&settings.source)) else {
+        let Some(source) = req
+            .task
+            .as_ref()
+            .and_then(|t| t.field_by_code(&settings.source))
+        else {
             return Ok(Some(complaint(&format!(
                 "the task has no field with code {}",
                 settings.source
@@ -54,12 +58,18 @@ impl Bot for CopyFieldBot {
 }
 
 fn settings(req: &BotRequest, call: &CallInfo) -> Result<Settings, String> {
-    if let Some(s) = req.bot_settings_json::<Settings>().map_err(|e| {
-        format!("bot_settings is not valid: {e}; {SETTINGS_HELP}")
-    })? {
+    if let Some(s) = req
+        .bot_settings_json::<Settings>()
+        .map_err(|e| format!("bot_settings is not valid: {e}; {SETTINGS_HELP}"))?
+    {
         return Ok(s);
     }
-    match call.settings.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    match call
+        .settings
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         Some(text) => serde_json::from_str(text)
             .map_err(|e| format!("the host's settings are not valid: {e}; {SETTINGS_HELP}")),
         None => Err(format!("no settings: {SETTINGS_HELP}")),
@@ -97,7 +107,10 @@ mod tests {
         let r = run(body, CallInfo::new("copy"));
         assert_eq!(r["approval_choice"], "approved");
         assert_eq!(r["text"], "Field value was copied by bot 77.");
-        assert_eq!(r["field_updates"], json!([{"code": "u_Target", "value": 1365.27}]));
+        assert_eq!(
+            r["field_updates"],
+            json!([{"code": "u_Target", "value": 1365.27}])
+        );
     }
 
     #[test]
@@ -110,10 +123,16 @@ mod tests {
     #[test]
     fn explains_what_is_missing_without_approving() {
         let r = run(json!({"bot_settings": SETTINGS}), CallInfo::new("copy"));
-        assert!(r["text"].as_str().unwrap().contains("no field with code u_Source"));
+        assert!(r["text"]
+            .as_str()
+            .unwrap()
+            .contains("no field with code u_Source"));
         assert!(r.get("approval_choice").is_none());
         let r = run(json!({"bot_settings": "{oops"}), CallInfo::new("copy"));
-        assert!(r["text"].as_str().unwrap().contains("bot_settings is not valid"));
+        assert!(r["text"]
+            .as_str()
+            .unwrap()
+            .contains("bot_settings is not valid"));
         let r = run(json!({}), CallInfo::new("copy"));
         assert!(r["text"].as_str().unwrap().contains("no settings"));
     }

@@ -36,15 +36,22 @@ mod tests {
 
     #[test]
     fn greets_the_author_and_approves() {
-        let r = reply(r#"{"task":{"id":1,"author":{"id":2,"email":"bob@example.com"},
-            "comments":[{"id":3,"author":{"id":2}}]}}"#);
-        assert_eq!(r["text"], "Hello, bob@example.com. This task approved by bot.");
+        let r = reply(
+            r#"{"task":{"id":1,"author":{"id":2,"email":"bob@example.com"},
+            "comments":[{"id":3,"author":{"id":2}}]}}"#,
+        );
+        assert_eq!(
+            r["text"],
+            "Hello, bob@example.com. This task approved by bot."
+        );
         assert_eq!(r["approval_choice"], "approved");
     }
 
     #[test]
     fn survives_missing_pieces() {
-        let r = reply(r#"{"task":{"id":1,"author":{"id":2,"email":"","first_name":"Bob","last_name":""}}}"#);
+        let r = reply(
+            r#"{"task":{"id":1,"author":{"id":2,"email":"","first_name":"Bob","last_name":""}}}"#,
+        );
         assert_eq!(r["text"], "Hello, Bob. This task approved by bot.");
         let r = reply(r#"{"task_id":"5"}"#);
         assert_eq!(r["text"], "Hello. This task approved by bot.");

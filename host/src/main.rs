@@ -35,7 +35,8 @@ enum LogFormat {
 enum Command {
     /// Load the config and its plugins, then serve Pyrus webhooks over HTTP.
     ///
-    /// Bots are served at POST /bots/NAME; GET /healthz lists what is loaded.
+    /// Bots are served at POST /bots/NAME, extensions at GET /extensions/NAME/pulse and
+    /// POST /extensions/NAME/METHOD; GET /healthz lists what is loaded.
     /// Log verbosity follows RUST_LOG (default: info).
     Serve {
         /// The TOML config file.
@@ -106,12 +107,10 @@ fn serve(config_path: PathBuf) -> anyhow::Result<()> {
     let registry = Registry::load(&runtime, &config)?;
     tracing::info!(
         bots = config.bots.len(),
+        extensions = config.extensions.len(),
         load_ms = started.elapsed().as_millis() as u64,
         "plugins loaded"
     );
-    if !config.extensions.is_empty() {
-        tracing::warn!("extensions are configured but not served by this version");
-    }
     let state = Arc::new(AppState {
         runtime,
         registry: ArcSwap::from_pointee(registry),

@@ -3,7 +3,8 @@
 
 use wasmtime::{Store, Trap};
 
-use super::error::CallError;
+use super::bindings::types;
+use super::error::{CallError, PluginError};
 use super::limits::Limits;
 use super::state::{new_store, CallState};
 use super::Runtime;
@@ -49,5 +50,76 @@ fn classify(err: &wasmtime::Error, store: &Store<CallState>, limits: &Limits) ->
         Some(Trap::Interrupt) => CallError::Timeout(limits.timeout),
         Some(trap) => CallError::Trap(trap.to_string()),
         None => CallError::Trap(err.root_cause().to_string()),
+    }
+}
+
+/// What a plugin's JSON reply must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReplyShape {
+    /// One JSON object (a bot's comment).
+    Object,
+    /// Any JSON value.
+    Any,
+}
+
+/// Turns an export's WIT result into the host's, checking the reply's JSON on the way:
+/// garbage is never forwarded to Pyrus.
+pub(crate) fn reply_result(
+    result: Result<Option<String>, types::PluginError>,
+    shape: ReplyShape,
+) -> Result<Option<String>, CallError> {
+    match result {
+        Ok(Some(reply)) => {
+            check_reply(&reply, shape)?;
+            Ok(Some(reply))
+        }
+        Ok(None) => Ok(None),
+        Err(e) => Err(CallError::Plugin(PluginError {
+            code: e.code,
+            message: e.message,
+            status: e.status,
+        })),
+    }
+}
+
+fn check_reply(reply: &str, shape: ReplyShape) -> Result<(), CallError> {
+    #[derive(serde::Deserialize)]
+    struct AnyObject {}
+    let checked = match shape {
+        ReplyShape::Object => serde_json::from_str::<AnyObject>(reply).map(|_| ()),
+        ReplyShape::Any => serde_json::from_str::<serde::de::IgnoredAny>(reply).map(|_| ()),
+    };
+    // A derived struct also accepts a JSON array: require the brace.
+    if shape == ReplyShape::Object && !reply.trim_start().starts_with('{') {
+        return Err(CallError::InvalidReply("expected a JSON object".into()));
+    }
+    checked.map_err(|e| CallError::InvalidReply(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{check_reply, ReplyShape};
+
+    #[test]
+    fn bot_reply_must_be_a_json_object() {
+        assert!(check_reply(
+            r#"{"text":"hi","field_updates":[{"id":1}]}"#,
+            ReplyShape::Object
+        )
+        .is_ok());
+        assert!(check_reply("{}", ReplyShape::Object).is_ok());
+        for bad in ["", "hello", "[1]", "\"text\"", "{\"a\":", "null"] {
+            assert!(
+                check_reply(bad, ReplyShape::Object).is_err(),
+                "{bad:?} accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn other_replies_must_be_json() {
+        assert!(check_reply("[1]", ReplyShape::Any).is_ok());
+        assert!(check_reply("{}", ReplyShape::Any).is_ok());
+        assert!(check_reply("nope", ReplyShape::Any).is_err());
     }
 }

@@ -9,6 +9,7 @@ pub mod bot;
 pub mod call;
 pub mod engine;
 pub mod error;
+pub mod extension;
 pub mod limits;
 pub mod log;
 pub mod state;
@@ -16,15 +17,18 @@ pub mod state;
 use std::sync::Arc;
 
 use tokio::sync::Semaphore;
+use wasmtime::component::{Component, HasSelf, InstancePre, Linker};
 use wasmtime::Engine;
 
+pub use bindings::types::CallInfo;
 pub use error::{CallError, LoadError};
 
 /// The process-wide runtime: the engine, its epoch ticker, the linkers, and the admission
 /// gate in front of the instance pool.
 pub struct Runtime {
     engine: Engine,
-    bot_linker: wasmtime::component::Linker<state::CallState>,
+    /// One linker for both worlds: they import the same interfaces.
+    linker: Linker<state::CallState>,
     /// The pooling allocator fails at once when it is full; this gate turns that into a
     /// clean "busy" answer before any work is done.
     pool_permits: Arc<Semaphore>,
@@ -35,10 +39,10 @@ impl Runtime {
     pub fn new() -> anyhow::Result<Runtime> {
         let engine = engine::new_engine()?;
         let ticker = engine::EpochTicker::start(&engine);
-        let bot_linker = bot::linker(&engine)?;
+        let linker = linker(&engine)?;
         Ok(Runtime {
             engine,
-            bot_linker,
+            linker,
             pool_permits: Arc::new(Semaphore::new(engine::MAX_INSTANCES as usize)),
             _ticker: ticker,
         })
@@ -46,6 +50,28 @@ impl Runtime {
 
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// Pre-links a compiled component and checks it against a world with `typed` (a
+    /// bindgen `*Pre::new`): the component must export the world's interface and import
+    /// nothing the host does not provide.
+    pub(crate) fn instantiate_pre<P>(
+        &self,
+        component: &Component,
+        path: &std::path::Path,
+        world: &'static str,
+        typed: impl FnOnce(InstancePre<state::CallState>) -> wasmtime::Result<P>,
+    ) -> Result<P, LoadError> {
+        let wrong_world = |e: wasmtime::Error| LoadError::WrongWorld {
+            path: path.to_path_buf(),
+            world,
+            reason: format!("{e:#}"),
+        };
+        let pre = self
+            .linker
+            .instantiate_pre(component)
+            .map_err(wrong_world)?;
+        typed(pre).map_err(wrong_world)
     }
 
     /// Reads and compiles the component at `path`. Slow (tens of milliseconds): call it off
@@ -65,4 +91,12 @@ impl Runtime {
             }
         })
     }
+}
+
+/// WASI (which every wasip2 guest imports) and the host's own interfaces (`log`).
+fn linker(engine: &Engine) -> anyhow::Result<Linker<state::CallState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    bindings::bot::BotPlugin::add_to_linker::<_, HasSelf<state::CallState>>(&mut linker, |s| s)?;
+    Ok(linker)
 }

@@ -7,11 +7,14 @@ use axum::Json;
 use serde::Serialize;
 
 use super::AppState;
+use crate::registry::Loaded;
+use crate::runtime::limits::Limits;
 
 #[derive(Serialize)]
 pub struct Health {
     status: &'static str,
     bots: Vec<PluginHealth>,
+    extensions: Vec<PluginHealth>,
 }
 
 #[derive(Serialize)]
@@ -26,13 +29,24 @@ pub async fn healthz(State(state): State<Arc<AppState>>) -> Json<Health> {
     let registry = state.registry.load();
     let bots = registry
         .bots()
-        .into_iter()
-        .map(|b| PluginHealth {
-            name: b.name.to_string(),
-            plugin: b.path.display().to_string(),
-            timeout_ms: b.plugin.limits.timeout.as_millis() as u64,
-            memory_mb: b.plugin.limits.memory_bytes >> 20,
-        })
+        .map(|b| health(b, &b.plugin.limits))
         .collect();
-    Json(Health { status: "ok", bots })
+    let extensions = registry
+        .extensions()
+        .map(|e| health(e, &e.plugin.limits))
+        .collect();
+    Json(Health {
+        status: "ok",
+        bots,
+        extensions,
+    })
+}
+
+fn health<P>(loaded: &Loaded<P>, limits: &Limits) -> PluginHealth {
+    PluginHealth {
+        name: loaded.name.to_string(),
+        plugin: loaded.path.display().to_string(),
+        timeout_ms: limits.timeout.as_millis() as u64,
+        memory_mb: limits.memory_bytes >> 20,
+    }
 }

@@ -3,7 +3,9 @@
 mod body;
 mod bots;
 pub mod error;
+mod extensions;
 mod health;
+mod webhook;
 
 use std::sync::Arc;
 
@@ -24,6 +26,8 @@ pub struct AppState {
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/bots/{name}", post(bots::handle))
+        .route("/extensions/{name}/pulse", get(extensions::pulse))
+        .route("/extensions/{name}/{method}", post(extensions::handle))
         .route("/healthz", get(health::healthz))
         .fallback(|| async { error::ApiError::not_found("no such route") })
         .with_state(state)

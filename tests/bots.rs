@@ -53,7 +53,7 @@ fn host() -> &'static Host {
             ("info", "info", ""),
         ] {
             config.push_str(&format!(
-                "[bots.{name}]\nplugin = \"{{plugins}}/misbehaving_bot.wasm\"\n\
+                "[bots.{name}]\nplugin = \"{{plugins}}/misbehaving.wasm\"\n\
                  secret = {{ env = \"E2E_TEST_SECRET\" }}\nsettings = \"{mode}\"\n{extra}\n"
             ));
         }
@@ -155,6 +155,9 @@ fn unknown_bots_and_routes_are_404_with_an_error_body() {
     let r = host().post("/nowhere", b"{}", &[]);
     assert_eq!(r.status, 404);
     assert_eq!(r.error_code(), "not_found");
+    let r = host().get("/bots/hello");
+    assert_eq!(r.status, 405);
+    assert_eq!(r.error_code(), "method_not_allowed");
 }
 
 #[test]

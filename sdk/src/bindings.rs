@@ -1,5 +1,6 @@
 //! Guest bindings generated from `wit/`, one module per world. Plugin authors use
-//! [`export_bot!`](crate::export_bot) rather than these directly.
+//! [`export_bot!`](crate::export_bot) and
+//! [`export_extension!`](crate::export_extension) rather than these directly.
 //!
 //! Both worlds live in every plugin's dependency graph without harm: with a public export
 //! macro, wit-bindgen records a world's exports only where its export macro is invoked, so a
@@ -15,23 +16,54 @@ pub mod bot_world {
     });
 }
 
+/// The `extension-plugin` world. Its shared interfaces (`types`, `log`) are the bot world's.
 #[doc(hidden)]
-pub fn bot_dispatch<B: crate::Bot>(
-    info: bot_world::pyrus::plugin::types::CallInfo,
-    request: String,
-) -> Result<Option<String>, bot_world::pyrus::plugin::types::PluginError> {
-    let call = crate::CallInfo {
+pub mod extension_world {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "extension-plugin",
+        pub_export_macro: true,
+        export_macro_name: "__export_extension_world",
+        with: {
+            "pyrus:plugin/types@0.1.0": super::bot_world::pyrus::plugin::types,
+            "pyrus:plugin/log@0.1.0": super::bot_world::pyrus::plugin::log,
+        },
+    });
+}
+
+use bot_world::pyrus::plugin::types as wit;
+
+fn call_info(info: wit::CallInfo) -> crate::CallInfo {
+    crate::CallInfo {
         name: info.name,
         attempt: info.attempt,
         max_attempts: info.max_attempts,
         user_agent: info.user_agent,
         settings: info.settings,
-    };
-    crate::bot::handle_json::<B>(&call, request).map_err(|e| {
-        bot_world::pyrus::plugin::types::PluginError {
-            code: e.code,
-            message: e.message,
-            status: e.status,
-        }
-    })
+    }
+}
+
+fn plugin_error(e: crate::PluginError) -> wit::PluginError {
+    wit::PluginError {
+        code: e.code,
+        message: e.message,
+        status: e.status,
+    }
+}
+
+#[doc(hidden)]
+pub fn extension_dispatch<E: crate::Extension>(
+    method: crate::extension::Method,
+    info: wit::CallInfo,
+    request: String,
+) -> Result<Option<String>, wit::PluginError> {
+    crate::extension::handle_json::<E>(method, &call_info(info), request).map_err(plugin_error)
+}
+
+#[doc(hidden)]
+pub fn bot_dispatch<B: crate::Bot>(
+    info: wit::CallInfo,
+    request: String,
+) -> Result<Option<String>, wit::PluginError> {
+    crate::bot::handle_json::<B>(&call_info(info), request).map_err(plugin_error)
 }

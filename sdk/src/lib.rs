@@ -1,6 +1,7 @@
 //! # pyrus-plugin-sdk
 //!
-//! Write [Pyrus](https://pyrus.com) bots as WebAssembly components for `pyrus-host`.
+//! Write [Pyrus](https://pyrus.com) bots and extensions as WebAssembly components for
+//! `pyrus-host`.
 //!
 //! The host verifies the webhook's signature, then calls your plugin in a fresh sandboxed
 //! instance with the JSON body. This crate gives you typed models of that body
@@ -25,15 +26,22 @@
 //! export_bot!(Hello);
 //! ```
 //!
+//! An extension implements [`Extension`] (only the webhooks it uses) and calls
+//! [`export_extension!`]; its request and reply types are [`AuthorizeRequest`],
+//! [`AuthorizeReply`], [`ToggleRequest`], [`SendMessageRequest`], [`SendMessageReply`] and
+//! [`ExtensionRequest`].
+//!
 //! The models compile natively as well: test your logic with plain `cargo test`, through
 //! [`bot::handle_json`] on JSON text as Pyrus sends it.
 
 pub mod bindings;
 pub mod bot;
 mod call;
+pub mod extension;
 pub mod log;
 mod model;
 
 pub use bot::Bot;
 pub use call::{CallInfo, PluginError};
+pub use extension::Extension;
 pub use model::*;

@@ -159,7 +159,15 @@ impl Host {
     }
 
     pub fn get(&self, path: &str) -> Reply {
-        reply(agent().get(&self.url(path)).call())
+        self.get_with(path, &[])
+    }
+
+    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut req = agent().get(&self.url(path));
+        for (k, v) in headers {
+            req = req.set(k, v);
+        }
+        reply(req.call())
     }
 
     /// Sends raw bytes on a new connection and returns everything the host answers.

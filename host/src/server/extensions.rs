@@ -83,25 +83,23 @@ async fn serve(
             ),
         )
     })?;
-    let method = Method::from_path(method)
-        .filter(|m| *m != Method::Pulse || body_is_empty(headers))
-        .ok_or_else(|| {
-            Failure::new(
+    let method = Method::from_path(method).ok_or_else(|| {
+        Failure::new(
+            "unknown_method",
+            ApiError::new(
+                StatusCode::NOT_FOUND,
                 "unknown_method",
-                ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    "unknown_method",
-                    format!(
-                        "no extension method {method:?}; Pyrus calls GET /pulse and POST /{}",
-                        Method::ALL[1..]
-                            .iter()
-                            .map(|m| m.path())
-                            .collect::<Vec<_>>()
-                            .join(", POST /")
-                    ),
+                format!(
+                    "no extension method {method:?}; Pyrus calls GET /pulse and POST /{}",
+                    Method::ALL[1..]
+                        .iter()
+                        .map(|m| m.path())
+                        .collect::<Vec<_>>()
+                        .join(", POST /")
                 ),
-            )
-        })?;
+            ),
+        )
+    })?;
     let bytes = body::read(headers, body, state.max_body_bytes)
         .await
         .map_err(Failure::bad_request)?;
@@ -123,11 +121,4 @@ async fn serve(
                 StatusCode::BAD_REQUEST,
             )
         })
-}
-
-/// `pulse` is a GET without a body; a POST to it is not a Pyrus call.
-fn body_is_empty(headers: &HeaderMap) -> bool {
-    headers
-        .get(axum::http::header::CONTENT_LENGTH)
-        .is_none_or(|v| v.as_bytes() == b"0")
 }

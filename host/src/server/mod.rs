@@ -25,10 +25,27 @@ pub struct AppState {
 
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
-        .route("/bots/{name}", post(bots::handle))
-        .route("/extensions/{name}/pulse", get(extensions::pulse))
-        .route("/extensions/{name}/{method}", post(extensions::handle))
+        .route(
+            "/bots/{name}",
+            post(bots::handle).fallback(method_not_allowed),
+        )
+        .route(
+            "/extensions/{name}/pulse",
+            get(extensions::pulse).fallback(method_not_allowed),
+        )
+        .route(
+            "/extensions/{name}/{method}",
+            post(extensions::handle).fallback(method_not_allowed),
+        )
         .route("/healthz", get(health::healthz))
         .fallback(|| async { error::ApiError::not_found("no such route") })
         .with_state(state)
+}
+
+async fn method_not_allowed(method: axum::http::Method) -> error::ApiError {
+    error::ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not allowed here: Pyrus POSTs webhooks, and GETs /pulse"),
+    )
 }

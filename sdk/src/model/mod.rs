@@ -4,6 +4,7 @@
 mod comment;
 mod de;
 mod enums;
+mod extension;
 mod field;
 mod id;
 mod person;
@@ -13,6 +14,10 @@ mod task;
 
 pub use comment::{Channel, Comment};
 pub use enums::{Action, ApprovalChoice, ChannelType, Event, FieldType, PersonType};
+pub use extension::{
+    AuthorizeReply, AuthorizeRequest, Credential, ExtensionRequest, SendMessageReply,
+    SendMessageRequest, ToggleRequest,
+};
 pub use field::{
     Attachment, CatalogValue, Field, FieldKey, FieldUpdate, FieldValue, FormLink, MultipleChoice,
     Project, ProjectItem, TableRow, Title,

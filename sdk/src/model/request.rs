@@ -5,6 +5,7 @@ use std::fmt;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use super::de::Raw;
 use super::{Event, Id, Person, Task};
 
 /// A bot webhook call: the event, the task, and a short-lived token to call the Pyrus API.
@@ -18,6 +19,7 @@ use super::{Event, Id, Person, Task};
 /// assert_eq!(req.task_id().unwrap().0, 42);
 /// assert_eq!(req.author().and_then(|a| a.email()), Some("bob@example.com"));
 /// assert_eq!(format!("{:?}", req.access_token), "Some(AccessToken([REDACTED]))");
+/// assert!(!format!("{req:?}").contains("\"t\""));
 /// ```
 #[derive(Debug, Clone, Default, Deserialize)]
 #[non_exhaustive]
@@ -39,7 +41,7 @@ pub struct BotRequest {
     /// Where to download files from, e.g. `https://files.pyrus.com/`.
     pub files_url: Option<String>,
     #[serde(skip)]
-    raw: String,
+    raw: Raw,
 }
 
 impl BotRequest {
@@ -51,13 +53,13 @@ impl BotRequest {
     /// Like [`BotRequest::parse`], taking ownership of the text to avoid a copy.
     pub fn parse_owned(json: String) -> Result<BotRequest, serde_json::Error> {
         let mut req: BotRequest = serde_json::from_str(&json)?;
-        req.raw = json;
+        req.raw = Raw(json);
         Ok(req)
     }
 
     /// The JSON text Pyrus sent, for fields this SDK does not model.
     pub fn raw(&self) -> &str {
-        &self.raw
+        &self.raw.0
     }
 
     /// The task's id: `task_id` (authoritative), else `task.id`.

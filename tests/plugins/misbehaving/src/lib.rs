@@ -1,0 +1,135 @@
+//! A plugin that misbehaves on purpose, for the host's end-to-end tests. The host config's
+//! `settings` picks the behaviour, so one component serves every test bot and extension: it
+//! exports both the `bot` and the `extension` interface, every function behaving alike.
+//!
+//! It implements the WIT interfaces directly (not through the SDK's traits) so that it can
+//! also return what the SDK would never produce, such as a reply that is not JSON.
+
+use pyrus_plugin_sdk::bindings::bot_world::exports::pyrus::plugin::bot;
+use pyrus_plugin_sdk::bindings::bot_world::pyrus::plugin::types::{CallInfo, PluginError};
+use pyrus_plugin_sdk::bindings::extension_world::exports::pyrus::plugin::extension;
+
+struct Misbehaving;
+
+type Reply = Result<Option<String>, PluginError>;
+
+impl bot::Guest for Misbehaving {
+    fn handle(info: CallInfo, request: String) -> Reply {
+        behave("handle", info, request)
+    }
+}
+
+impl extension::Guest for Misbehaving {
+    fn pulse(info: CallInfo) -> Reply {
+        behave("pulse", info, String::new())
+    }
+    fn authorize(info: CallInfo, request: String) -> Reply {
+        behave("authorize", info, request)
+    }
+    fn toggle(info: CallInfo, request: String) -> Reply {
+        behave("toggle", info, request)
+    }
+    fn event(info: CallInfo, request: String) -> Reply {
+        behave("event", info, request)
+    }
+    fn send_message(info: CallInfo, request: String) -> Reply {
+        behave("send-message", info, request)
+    }
+    fn create_dialog(info: CallInfo, request: String) -> Reply {
+        behave("create-dialog", info, request)
+    }
+    fn get_available_numbers(info: CallInfo, request: String) -> Reply {
+        behave("get-available-numbers", info, request)
+    }
+}
+
+fn behave(function: &str, info: CallInfo, request: String) -> Reply {
+    match info.settings.as_deref().unwrap_or("") {
+        // A Rust panic: the instance traps with `unreachable`.
+        "trap" => panic!("deliberate panic in a test plugin"),
+        // Spins forever without calling the host.
+        "loop" => {
+            let mut n: u64 = 0;
+            loop {
+                n = std::hint::black_box(n.wrapping_add(1));
+            }
+        }
+        // Blocks in a WASI sleep, which epoch interruption cannot see.
+        "sleep" => {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+            Ok(None)
+        }
+        // Grows memory until the limit stops it.
+        "memory" => {
+            let mut hoard: Vec<Vec<u8>> = Vec::new();
+            loop {
+                hoard.push(vec![1u8; 1 << 20]);
+                std::hint::black_box(&hoard);
+            }
+        }
+        // Overflows the data stack Rust keeps in linear memory.
+        "recurse" => Ok(Some(recurse(0, &request).to_string())),
+        // Overflows the wasm call stack itself.
+        "stack" => Ok(Some(deep(u64::MAX).to_string())),
+        "not-json" => Ok(Some("this is not JSON".into())),
+        "json-array" => Ok(Some("[1, 2, 3]".into())),
+        "nothing" => Ok(None),
+        "error" => Err(PluginError {
+            code: "deliberate_failure".into(),
+            message: "the plugin refused on purpose".into(),
+            status: None,
+        }),
+        "error-422" => Err(PluginError {
+            code: "unprocessable".into(),
+            message: "the plugin refused with a status".into(),
+            status: Some(422),
+        }),
+        // Echoes the body, to prove it arrives byte for byte.
+        "echo" => Ok(Some(serde_json::json!({ "text": request }).to_string())),
+        // Reports what the host told it about the call.
+        "info" => {
+            pyrus_plugin_sdk::log::info(format!("info call for {}", info.name));
+            Ok(Some(
+                serde_json::json!({
+                    "function": function,
+                    "request": request,
+                    "name": info.name,
+                    "attempt": info.attempt,
+                    "max_attempts": info.max_attempts,
+                    "user_agent": info.user_agent,
+                    "settings": info.settings,
+                })
+                .to_string(),
+            ))
+        }
+        other => Err(PluginError {
+            code: "unknown_mode".into(),
+            message: format!("unknown test mode {other:?}"),
+            status: None,
+        }),
+    }
+}
+
+#[inline(never)]
+fn deep(n: u64) -> u64 {
+    if std::hint::black_box(n) == 0 {
+        return 0;
+    }
+    std::hint::black_box(deep(n - 1)) + 1
+}
+
+#[inline(never)]
+fn recurse(depth: u64, s: &str) -> u64 {
+    let frame = std::hint::black_box([depth; 64]);
+    if s.is_empty() {
+        return frame[0];
+    }
+    recurse(depth + 1, s) + frame[1]
+}
+
+pyrus_plugin_sdk::bindings::bot_world::__export_bot_world!(
+    Misbehaving with_types_in pyrus_plugin_sdk::bindings::bot_world
+);
+pyrus_plugin_sdk::bindings::extension_world::__export_extension_world!(
+    Misbehaving with_types_in pyrus_plugin_sdk::bindings::extension_world
+);

@@ -12,11 +12,15 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::names::PluginName;
+use crate::runtime::engine::MAX_INSTANCES;
 use crate::runtime::limits::{Limits, MAX_MEMORY_MB};
 use crate::secret::{Secret, SecretSource};
 
 /// Pyrus waits 60 s for a bot's answer; a longer plugin timeout could never be useful.
 pub const MAX_TIMEOUT_MS: u64 = 60_000;
+
+/// A Pyrus comment or extension reply is small; 16 MiB is far past any real one.
+pub const MAX_REPLY_KB: u64 = 16 * 1024;
 
 const SECRET_FORMS: &str = "Use secret = { env = \"VAR\" } or secret = { file = \"PATH\" } (inline secrets are not accepted)";
 
@@ -99,6 +103,8 @@ fn default_max_body() -> usize {
 struct RawLimits {
     timeout_ms: Option<u64>,
     memory_mb: Option<u64>,
+    max_concurrency: Option<u32>,
+    max_reply_kb: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -235,6 +241,24 @@ fn limits(
             ));
         }
         limits.memory_bytes = (mb as usize) << 20;
+    }
+    if let Some(n) = raw.max_concurrency {
+        if n == 0 || n > MAX_INSTANCES {
+            return Err(err(
+                &format!("{key}.max_concurrency"),
+                format!("{n} is out of range 1..={MAX_INSTANCES}"),
+            ));
+        }
+        limits.max_concurrency = n;
+    }
+    if let Some(kb) = raw.max_reply_kb {
+        if kb == 0 || kb > MAX_REPLY_KB {
+            return Err(err(
+                &format!("{key}.max_reply_kb"),
+                format!("{kb} is out of range 1..={MAX_REPLY_KB}"),
+            ));
+        }
+        limits.max_reply_bytes = (kb as usize) << 10;
     }
     Ok(limits)
 }

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use tokio::sync::Semaphore;
 use wasmtime::component::Component;
 
 use super::bindings::bot::BotPluginPre;
@@ -19,6 +20,8 @@ const WORLD: &str = "pyrus:plugin/bot-plugin";
 pub struct BotPlugin {
     pre: BotPluginPre<CallState>,
     pub limits: Limits,
+    /// Admission for this plugin's calls (`limits.max_concurrency` permits).
+    permits: Semaphore,
 }
 
 impl BotPlugin {
@@ -31,7 +34,11 @@ impl BotPlugin {
         limits: Limits,
     ) -> Result<BotPlugin, LoadError> {
         let pre = runtime.instantiate_pre(component, path, WORLD, BotPluginPre::new)?;
-        Ok(BotPlugin { pre, limits })
+        Ok(BotPlugin {
+            pre,
+            permits: Semaphore::new(limits.max_concurrency as usize),
+            limits,
+        })
     }
 
     /// Calls the bot's `handle` with the raw JSON body, in a fresh instance.
@@ -45,7 +52,7 @@ impl BotPlugin {
     ) -> Result<Option<String>, CallError> {
         let pre = &self.pre;
         let result = runtime
-            .run_call(&self.limits, async move |store| {
+            .run_call(&self.limits, &self.permits, async move |store| {
                 let bot = pre.instantiate_async(&mut *store).await?;
                 bot.pyrus_plugin_bot()
                     .call_handle(&mut *store, &info, &body)
@@ -53,6 +60,6 @@ impl BotPlugin {
             })
             .await?;
         // A bot's reply becomes a Pyrus comment: one JSON object, never garbage.
-        reply_result(result, ReplyShape::Object)
+        reply_result(result, ReplyShape::Object, &self.limits)
     }
 }

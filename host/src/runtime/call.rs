@@ -1,6 +1,7 @@
 //! Running one call in a fresh store: admission, the timeout, and turning a wasmtime error
 //! into a [`CallError`] that says what happened.
 
+use tokio::sync::Semaphore;
 use wasmtime::{Store, Trap};
 
 use super::bindings::types;
@@ -13,19 +14,26 @@ impl Runtime {
     /// Runs `body` with a fresh store for one call, within `limits`.
     ///
     /// `body` instantiates and calls the plugin; the store is dropped afterwards, whatever
-    /// happened, so no state survives the call. Fails at once with [`CallError::Busy`] when
-    /// the instance pool is full rather than queueing without bound.
+    /// happened, so no state survives the call. Fails at once, rather than queueing without
+    /// bound, when the plugin already runs `max_concurrency` calls
+    /// ([`CallError::PluginBusy`]) or the instance pool is full ([`CallError::Busy`]).
     pub async fn run_call<R>(
         &self,
         limits: &Limits,
+        plugin_permits: &Semaphore,
         body: impl AsyncFnOnce(&mut Store<CallState>) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
-        let _permit = self
+        let _plugin_permit = plugin_permits
+            .try_acquire()
+            .map_err(|_| CallError::PluginBusy(limits.max_concurrency))?;
+        let _pool_permit = self
             .pool_permits
             .try_acquire()
             .map_err(|_| CallError::Busy)?;
         let mut store = new_store(&self.engine, limits);
         let outcome = tokio::time::timeout(limits.timeout, body(&mut store)).await;
+        store.data().stdout.report("stdout");
+        store.data().stderr.report("stderr");
         let dropped = store.data().log.dropped();
         if dropped > 0 {
             tracing::warn!(
@@ -67,9 +75,16 @@ pub(crate) enum ReplyShape {
 pub(crate) fn reply_result(
     result: Result<Option<String>, types::PluginError>,
     shape: ReplyShape,
+    limits: &Limits,
 ) -> Result<Option<String>, CallError> {
     match result {
         Ok(Some(reply)) => {
+            if reply.len() > limits.max_reply_bytes {
+                return Err(CallError::ReplyTooLarge(
+                    reply.len(),
+                    limits.max_reply_bytes,
+                ));
+            }
             check_reply(&reply, shape)?;
             Ok(Some(reply))
         }

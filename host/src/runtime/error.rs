@@ -26,6 +26,10 @@ pub enum CallError {
     Timeout(Duration),
     #[error("plugin reply is not a JSON object: {0}")]
     InvalidReply(String),
+    #[error("plugin reply of {0} bytes is over its limit of {1} bytes")]
+    ReplyTooLarge(usize, usize),
+    #[error("the plugin already runs its maximum of {0} calls at once, try again")]
+    PluginBusy(u32),
     #[error("too many calls in progress, try again")]
     Busy,
 }
@@ -40,6 +44,8 @@ impl CallError {
             CallError::OutOfMemory(_) => "plugin_out_of_memory",
             CallError::Timeout(_) => "plugin_timeout",
             CallError::InvalidReply(_) => "invalid_plugin_reply",
+            CallError::ReplyTooLarge(..) => "plugin_reply_too_large",
+            CallError::PluginBusy(_) => "plugin_busy",
             CallError::Busy => "busy",
         }
     }
@@ -53,7 +59,8 @@ impl CallError {
             CallError::OutOfMemory(_) => "out_of_memory",
             CallError::Timeout(_) => "timeout",
             CallError::InvalidReply(_) => "invalid_reply",
-            CallError::Busy => "busy",
+            CallError::ReplyTooLarge(..) => "reply_too_large",
+            CallError::PluginBusy(_) | CallError::Busy => "busy",
         }
     }
 }

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::path::Path;
 
+use tokio::sync::Semaphore;
 use wasmtime::component::Component;
 
 use super::bindings::extension::ExtensionPluginPre;
@@ -67,6 +68,8 @@ impl fmt::Display for Method {
 pub struct ExtensionPlugin {
     pre: ExtensionPluginPre<super::state::CallState>,
     pub limits: Limits,
+    /// Admission for this plugin's calls (`limits.max_concurrency` permits).
+    permits: Semaphore,
 }
 
 impl ExtensionPlugin {
@@ -78,7 +81,11 @@ impl ExtensionPlugin {
         limits: Limits,
     ) -> Result<ExtensionPlugin, LoadError> {
         let pre = runtime.instantiate_pre(component, path, WORLD, ExtensionPluginPre::new)?;
-        Ok(ExtensionPlugin { pre, limits })
+        Ok(ExtensionPlugin {
+            pre,
+            permits: Semaphore::new(limits.max_concurrency as usize),
+            limits,
+        })
     }
 
     /// Calls the export for `method` in a fresh instance. `body` is the raw JSON Pyrus sent
@@ -92,7 +99,7 @@ impl ExtensionPlugin {
     ) -> Result<Option<String>, CallError> {
         let pre = &self.pre;
         let result = runtime
-            .run_call(&self.limits, async move |store| {
+            .run_call(&self.limits, &self.permits, async move |store| {
                 let ext = pre.instantiate_async(&mut *store).await?;
                 let api = ext.pyrus_plugin_extension();
                 let store = &mut *store;
@@ -109,7 +116,7 @@ impl ExtensionPlugin {
                 }
             })
             .await?;
-        reply_result(result, ReplyShape::Any)
+        reply_result(result, ReplyShape::Any, &self.limits)
     }
 }
 

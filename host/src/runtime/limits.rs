@@ -14,6 +14,10 @@ pub struct Limits {
     pub timeout: Duration,
     /// Linear memory, summed over the instance's memories.
     pub memory_bytes: usize,
+    /// Calls of this plugin running at once; past it, calls are refused (503) at once.
+    pub max_concurrency: u32,
+    /// The largest reply the plugin may give; a larger one fails the call.
+    pub max_reply_bytes: usize,
 }
 
 impl Default for Limits {
@@ -21,6 +25,8 @@ impl Default for Limits {
         Limits {
             timeout: Duration::from_secs(10),
             memory_bytes: 64 << 20,
+            max_concurrency: 64,
+            max_reply_bytes: 1 << 20,
         }
     }
 }

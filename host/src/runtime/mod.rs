@@ -13,6 +13,7 @@ pub mod extension;
 pub mod limits;
 pub mod log;
 pub mod state;
+pub mod stdio;
 
 use std::sync::Arc;
 

@@ -23,6 +23,8 @@ struct PluginHealth {
     plugin: String,
     timeout_ms: u64,
     memory_mb: usize,
+    max_concurrency: u32,
+    max_reply_kb: usize,
 }
 
 pub async fn healthz(State(state): State<Arc<AppState>>) -> Json<Health> {
@@ -48,5 +50,7 @@ fn health<P>(loaded: &Loaded<P>, limits: &Limits) -> PluginHealth {
         plugin: loaded.path.display().to_string(),
         timeout_ms: limits.timeout.as_millis() as u64,
         memory_mb: limits.memory_bytes >> 20,
+        max_concurrency: limits.max_concurrency,
+        max_reply_kb: limits.max_reply_bytes >> 10,
     }
 }

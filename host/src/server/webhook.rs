@@ -117,7 +117,7 @@ pub fn reply(reply: Option<String>) -> Response {
 /// gets its own status, else `plugin_error_status`.
 pub fn call_failure(what: &str, e: CallError, plugin_error_status: StatusCode) -> Failure {
     let status = match &e {
-        CallError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+        CallError::Busy | CallError::PluginBusy(_) => StatusCode::SERVICE_UNAVAILABLE,
         CallError::Plugin(p) => p
             .status
             .and_then(|s| StatusCode::from_u16(s).ok())

@@ -71,6 +71,27 @@ fn behave(function: &str, info: CallInfo, request: String) -> Reply {
         "recurse" => Ok(Some(recurse(0, &request).to_string())),
         // Overflows the wasm call stack itself.
         "stack" => Ok(Some(deep(u64::MAX).to_string())),
+        // A reply far over any sane size (needs a memory limit above 100 MiB).
+        "big-reply" => Ok(Some(format!(r#"{{"text":"{}"}}"#, "x".repeat(100 << 20)))),
+        // Floods the host log through the log import, stdout and stderr.
+        "log-flood" => {
+            let line = "y".repeat(1024);
+            for _ in 0..100_000 {
+                pyrus_plugin_sdk::log::info(&line);
+            }
+            Ok(None)
+        }
+        "stdout-flood" => {
+            use std::io::Write;
+            let chunk = "z".repeat(1024) + "\n";
+            for _ in 0..10_000 {
+                let _ = std::io::stdout().write_all(chunk.as_bytes());
+                let _ = std::io::stderr().write_all(chunk.as_bytes());
+            }
+            Ok(None)
+        }
+        // Tries to reach what a plugin must not: files, the environment, the network.
+        "escape" => Ok(Some(escape(&request).to_string())),
         "not-json" => Ok(Some("this is not JSON".into())),
         "json-array" => Ok(Some("[1, 2, 3]".into())),
         "nothing" => Ok(None),
@@ -108,6 +129,29 @@ fn behave(function: &str, info: CallInfo, request: String) -> Reply {
             status: None,
         }),
     }
+}
+
+/// Reports what each escape attempt got. `request` may carry `{"connect": "127.0.0.1:PORT"}`.
+fn escape(request: &str) -> serde_json::Value {
+    let outcome = |r: Result<String, std::io::Error>| match r {
+        Ok(v) => serde_json::json!({ "ok": v }),
+        Err(e) => serde_json::json!({ "error": e.to_string() }),
+    };
+    let target = serde_json::from_str::<serde_json::Value>(request)
+        .ok()
+        .and_then(|v| v["connect"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| "127.0.0.1:80".into());
+    serde_json::json!({
+        "read_file": outcome(std::fs::read_to_string("/etc/passwd")),
+        "list_root": outcome(std::fs::read_dir("/").map(|d| format!("{} entries", d.count()))),
+        "write_file": outcome(std::fs::write("/tmp/escaped", b"x").map(|()| "written".into())),
+        "env": std::env::vars().map(|(k, _)| k).collect::<Vec<_>>(),
+        "args": std::env::args().collect::<Vec<_>>(),
+        "connect": outcome(std::net::TcpStream::connect(&target).map(|_| "connected".into())),
+        "resolve": outcome(
+            std::net::ToSocketAddrs::to_socket_addrs("localhost:80").map(|a| format!("{:?}", a.collect::<Vec<_>>()))
+        ),
+    })
 }
 
 #[inline(never)]

@@ -1,0 +1,111 @@
+//! Plugin stdout and stderr: captured per call, capped, and written to the host log tagged
+//! with the call's span (plugin, task). A plugin never writes to the host's own stdio.
+
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use tokio::io::AsyncWrite;
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
+
+/// The most output kept per stream and call; the rest is counted and dropped. Writes never
+/// fail, so a chatty plugin is not broken by the cap.
+pub const MAX_OUTPUT_BYTES: usize = 16 * 1024;
+
+/// One captured stream of one call.
+#[derive(Clone, Default)]
+pub struct Captured(Arc<Mutex<Capture>>);
+
+#[derive(Default)]
+struct Capture {
+    bytes: Vec<u8>,
+    dropped: usize,
+}
+
+impl Captured {
+    /// Writes what was captured to the host log, one event per line.
+    pub fn report(&self, stream: &'static str) {
+        let capture = self.0.lock().unwrap();
+        if capture.bytes.is_empty() {
+            return;
+        }
+        for line in String::from_utf8_lossy(&capture.bytes).lines() {
+            tracing::info!(target: "plugin", stream, "{line}");
+        }
+        if capture.dropped > 0 {
+            tracing::warn!(
+                stream,
+                dropped_bytes = capture.dropped,
+                "plugin output over the {MAX_OUTPUT_BYTES}-byte cap was dropped"
+            );
+        }
+    }
+}
+
+impl IsTerminal for Captured {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl Captured {
+    fn append(&self, buf: &[u8]) {
+        let mut capture = self.0.lock().unwrap();
+        let room = MAX_OUTPUT_BYTES.saturating_sub(capture.bytes.len());
+        let kept = buf.len().min(room);
+        capture.bytes.extend_from_slice(&buf[..kept]);
+        capture.dropped += buf.len() - kept;
+    }
+}
+
+impl StdoutStream for Captured {
+    /// A direct, always-ready stream: no worker task and no round trip per write, which
+    /// matters for a plugin that prints in a loop.
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+
+    fn async_stream(&self) -> Box<dyn AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for Captured {
+    async fn ready(&mut self) {}
+}
+
+impl OutputStream for Captured {
+    fn write(&mut self, bytes: bytes::Bytes) -> StreamResult<()> {
+        self.append(&bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> StreamResult<()> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> StreamResult<usize> {
+        Ok(64 * 1024)
+    }
+}
+
+impl AsyncWrite for Captured {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        self.append(buf);
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}

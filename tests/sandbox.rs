@@ -1,0 +1,223 @@
+//! End-to-end tests of the sandbox: a hostile plugin hurts only its own calls and reaches
+//! nothing it was not granted.
+
+mod support;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use support::Host;
+
+const SECRET: &str = "sandbox-secret";
+
+fn host() -> &'static Host {
+    static HOST: OnceLock<Host> = OnceLock::new();
+    HOST.get_or_init(|| {
+        let mut config = String::from(
+            r#"
+            [server]
+            listen = "127.0.0.1:0"
+
+            [defaults]
+            timeout_ms = 2_000
+            memory_mb = 32
+
+            [bots.hello]
+            plugin = "{plugins}/hello_bot.wasm"
+            secret = { env = "SANDBOX_SECRET" }
+            "#,
+        );
+        for (name, mode, extra) in [
+            ("trap", "trap", ""),
+            ("loop", "loop", "timeout_ms = 300"),
+            ("sleep", "sleep", "timeout_ms = 300"),
+            ("memory", "memory", "memory_mb = 16"),
+            ("stack", "stack", ""),
+            ("big-reply", "big-reply", "memory_mb = 1024"),
+            ("log-flood", "log-flood", "timeout_ms = 10_000"),
+            ("stdout-flood", "stdout-flood", "timeout_ms = 10_000"),
+            ("escape", "escape", ""),
+            ("single", "sleep", "timeout_ms = 1_500\nmax_concurrency = 1"),
+        ] {
+            config.push_str(&format!(
+                "[bots.{name}]\nplugin = \"{{plugins}}/misbehaving.wasm\"\n\
+                 secret = {{ env = \"SANDBOX_SECRET\" }}\nsettings = \"{mode}\"\n{extra}\n"
+            ));
+        }
+        Host::builder(&config)
+            .env("SANDBOX_SECRET", SECRET)
+            .env("SANDBOX_VISIBLE_TO_PLUGINS", "it must not be")
+            .start()
+    })
+}
+
+fn call(bot: &str, body: &[u8]) -> support::Reply {
+    host().post_signed(&format!("/bots/{bot}"), SECRET, body)
+}
+
+#[test]
+fn plugins_reach_no_file_env_or_network() {
+    let port = host().base.rsplit(':').next().unwrap().to_string();
+    // The host itself listens on this port: a plugin must not be able to call it.
+    let body = json!({"connect": format!("127.0.0.1:{port}")}).to_string();
+    let r = call("escape", body.as_bytes());
+    assert_eq!(r.status, 200, "{}", r.body);
+    let got = r.json();
+    for attempt in ["read_file", "list_root", "write_file", "connect", "resolve"] {
+        assert!(
+            got[attempt]["error"].is_string(),
+            "{attempt} was not denied: {got}"
+        );
+    }
+    assert_eq!(
+        got["env"],
+        json!([]),
+        "the plugin sees environment variables"
+    );
+    assert!(!r.body.contains("SANDBOX"), "host env leaked: {}", r.body);
+    assert!(!std::path::Path::new("/tmp/escaped").exists());
+}
+
+#[test]
+fn floods_are_capped_and_tagged() {
+    let r = call("log-flood", br#"{"task_id": 31337}"#);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = call("stdout-flood", br#"{"task_id": 31338}"#);
+    assert_eq!(r.status, 200, "{}", r.body);
+    host().wait_for_log("plugin output over the", Duration::from_secs(10));
+    host().wait_for_log(
+        "log messages over the per-call cap",
+        Duration::from_secs(10),
+    );
+    let log = host().log();
+    let lines: Vec<Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let from = |task: &str, target: &str| {
+        lines
+            .iter()
+            .filter(|l| l["span"]["task_id"] == task && l["target"] == target)
+            .count()
+    };
+    let logged = from("31337", "plugin");
+    assert!(
+        (100..=101).contains(&logged),
+        "{logged} plugin log lines for one call"
+    );
+    let printed: usize = lines
+        .iter()
+        .filter(|l| {
+            l["span"]["task_id"] == "31338"
+                && l["target"] == "plugin"
+                && l["fields"]["stream"].is_string()
+        })
+        .filter_map(|l| l["fields"]["message"].as_str())
+        .map(str::len)
+        .sum();
+    assert!(
+        printed > 0 && printed <= 2 * 16 * 1024,
+        "{printed} bytes of stdout/stderr logged"
+    );
+    assert!(lines
+        .iter()
+        .any(|l| l["span"]["bot"] == "stdout-flood" && l["fields"]["stream"] == "stderr"));
+}
+
+#[test]
+fn oversized_reply_fails_the_call() {
+    let r = call("big-reply", b"{}");
+    assert_eq!(r.status, 500, "{}", &r.body[..r.body.len().min(300)]);
+    assert_eq!(r.error_code(), "plugin_reply_too_large");
+}
+
+#[test]
+fn a_plugin_over_its_concurrency_gets_503_at_once() {
+    // `single` sleeps until its 1.5 s timeout and may run once at a time: of calls sent
+    // together, one runs (500, timeout) and the others are refused while it still runs.
+    let barrier = std::sync::Barrier::new(4);
+    let results: Vec<(u16, String, Instant)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    barrier.wait();
+                    let r = call("single", b"{}");
+                    (r.status, r.error_code(), Instant::now())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let ran: Vec<_> = results.iter().filter(|r| r.0 == 500).collect();
+    let refused: Vec<_> = results.iter().filter(|r| r.0 == 503).collect();
+    assert!(!refused.is_empty(), "none refused: {results:?}");
+    assert!(ran.iter().any(|r| r.1 == "plugin_timeout"), "{results:?}");
+    let first_run_ended = ran.iter().map(|r| r.2).min().unwrap();
+    for (_, code, ended) in &refused {
+        assert_eq!(code, "plugin_busy");
+        assert!(
+            *ended < first_run_ended,
+            "a refusal waited for the running call"
+        );
+    }
+}
+
+#[test]
+fn hostile_plugins_under_load_do_not_hurt_hello_bot() {
+    let hostile = [
+        "trap",
+        "loop",
+        "sleep",
+        "memory",
+        "stack",
+        "log-flood",
+        "stdout-flood",
+        "escape",
+    ];
+    let stop = AtomicBool::new(false);
+    let hostile_calls = AtomicUsize::new(0);
+    let hello_body =
+        std::fs::read(support::repo().join("tests/fixtures/comment-event.json")).unwrap();
+    let (before, _) = host().rss_kib();
+    let mut hello_ok = 0;
+    std::thread::scope(|s| {
+        for bot in hostile {
+            for _ in 0..2 {
+                let (stop, hostile_calls) = (&stop, &hostile_calls);
+                s.spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        let r = call(bot, b"{}");
+                        assert!(r.status >= 200, "{bot}: no answer");
+                        hostile_calls.fetch_add(1, Ordering::Relaxed);
+                    }
+                });
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(6);
+        while Instant::now() < deadline {
+            let r = call("hello", &hello_body);
+            assert_eq!(r.status, 200, "hello failed under hostile load: {}", r.body);
+            assert_eq!(
+                r.json()["text"],
+                "Hello, bob@example.com. This task approved by bot."
+            );
+            hello_ok += 1;
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+    let (after, peak) = host().rss_kib();
+    println!(
+        "hello-bot: {hello_ok} calls, all 200, beside {} hostile calls; host RSS {} MiB before, {} MiB after, peak {} MiB",
+        hostile_calls.load(Ordering::Relaxed),
+        before / 1024,
+        after / 1024,
+        peak / 1024
+    );
+    assert!(hello_ok >= 10, "only {hello_ok} hello calls in 6 s");
+    // 16 hostile callers, the largest allowed 32 MiB each: the host must stay far below
+    // what unbounded plugins would take.
+    assert!(peak < 1024 * 1024, "peak RSS {} MiB", peak / 1024);
+    assert_eq!(call("hello", &hello_body).status, 200);
+}

@@ -2,7 +2,7 @@
 //! and the plugins (`scripts/build-plugins`), then e.g.
 //!
 //! ```sh
-//! cargo run --release -p bench -- sequential --calls 5000
+//! cargo run --release -p bench -- sequential --calls 5000 --hostile 4
 //! ```
 
 use std::io::{BufRead, BufReader};
@@ -36,6 +36,10 @@ enum Bench {
         /// The body to send (default: tests/fixtures/comment-event.json).
         #[arg(long)]
         body: Option<PathBuf>,
+        /// Measure twice in the same run: alone, then with hostile plugins (looping, memory
+        /// bomb, trapping, sleeping) called non-stop by this many threads beside it.
+        #[arg(long, value_name = "THREADS")]
+        hostile: Option<usize>,
     },
 }
 
@@ -58,30 +62,63 @@ fn main() -> anyhow::Result<()> {
         );
     }
     match cli.command {
-        Bench::Sequential { calls, body } => {
+        Bench::Sequential {
+            calls,
+            body,
+            hostile,
+        } => {
             let body = std::fs::read(
                 body.unwrap_or_else(|| repo.join("tests/fixtures/comment-event.json")),
             )?;
-            sequential(&repo, &host_bin, calls, &body)
+            sequential(&repo, &host_bin, calls, &body, hostile)
         }
     }
 }
 
-fn sequential(repo: &Path, host_bin: &Path, calls: usize, body: &[u8]) -> anyhow::Result<()> {
-    let plugin = repo.join("plugins/target/wasm32-wasip2/release/hello_bot.wasm");
-    if !plugin.exists() {
-        bail!("{} not found: run scripts/build-plugins", plugin.display());
+/// Hostile bots for `--hostile`: name, test-plugin mode, limits.
+const HOSTILE: [(&str, &str, &str); 4] = [
+    ("loop", "loop", "timeout_ms = 300"),
+    ("memory", "memory", "memory_mb = 16"),
+    ("trap", "trap", ""),
+    ("sleep", "sleep", "timeout_ms = 300"),
+];
+
+fn sequential(
+    repo: &Path,
+    host_bin: &Path,
+    calls: usize,
+    body: &[u8],
+    hostile: Option<usize>,
+) -> anyhow::Result<()> {
+    let plugins = repo.join("plugins/target/wasm32-wasip2/release");
+    for file in ["hello_bot.wasm", "misbehaving.wasm"] {
+        if !plugins.join(file).exists() {
+            bail!(
+                "{} not found: run scripts/build-plugins",
+                plugins.join(file).display()
+            );
+        }
     }
-    let host = RunningHost::start(host_bin, &plugin)?;
-    let url = format!("{}/bots/hello", host.base);
-    let sig = sign(body);
+    let mut config = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n[bots.hello]\nplugin = {:?}\nsecret = {{ env = \"BENCH_SECRET\" }}\n",
+        plugins.join("hello_bot.wasm").display().to_string()
+    );
+    for (name, mode, extra) in HOSTILE {
+        config.push_str(&format!(
+            "[bots.{name}]\nplugin = {:?}\nsecret = {{ env = \"BENCH_SECRET\" }}\nsettings = \"{mode}\"\n{extra}\n",
+            plugins.join("misbehaving.wasm").display().to_string()
+        ));
+    }
+    let host = RunningHost::start(host_bin, &config)?;
     let agent = ureq::AgentBuilder::new()
         .timeout(Duration::from_secs(30))
         .build();
+    let sig = sign(body);
+    let hello = format!("{}/bots/hello", host.base);
     let call = || -> anyhow::Result<Duration> {
         let started = Instant::now();
         let resp = agent
-            .post(&url)
+            .post(&hello)
             .set("X-Pyrus-Sig", &sig)
             .set("Content-Type", "application/json")
             .send_bytes(body)?;
@@ -95,6 +132,50 @@ fn sequential(repo: &Path, host_bin: &Path, calls: usize, body: &[u8]) -> anyhow
     for _ in 0..200 {
         call()?;
     }
+    println!(
+        "sequential signed calls to hello-bot over HTTP ({} byte body, {calls} calls each)",
+        body.len()
+    );
+    measure("alone", calls, &call)?;
+    if let Some(threads) = hostile {
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let hostile_calls = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|s| -> anyhow::Result<()> {
+            for t in 0..threads {
+                let (stop, hostile_calls, base) = (&stop, &hostile_calls, &host.base);
+                s.spawn(move || {
+                    let agent = ureq::AgentBuilder::new().build();
+                    let empty = sign(b"{}");
+                    let mut i = t;
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let bot = HOSTILE[i % HOSTILE.len()].0;
+                        let _ = agent
+                            .post(&format!("{base}/bots/{bot}"))
+                            .set("X-Pyrus-Sig", &empty)
+                            .send_bytes(b"{}");
+                        hostile_calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        i += 1;
+                    }
+                });
+            }
+            let result = measure(&format!("beside {threads} hostile callers"), calls, &call);
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            result
+        })?;
+        println!(
+            "  ({} hostile calls answered meanwhile; host peak RSS {} MiB)",
+            hostile_calls.load(std::sync::atomic::Ordering::Relaxed),
+            host.peak_rss_kib() / 1024
+        );
+    }
+    Ok(())
+}
+
+fn measure(
+    label: &str,
+    calls: usize,
+    call: &dyn Fn() -> anyhow::Result<Duration>,
+) -> anyhow::Result<()> {
     let mut times = Vec::with_capacity(calls);
     let started = Instant::now();
     for _ in 0..calls {
@@ -104,11 +185,7 @@ fn sequential(repo: &Path, host_bin: &Path, calls: usize, body: &[u8]) -> anyhow
     times.sort();
     let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
     println!(
-        "sequential signed calls to hello-bot ({} byte body, {calls} calls)",
-        body.len()
-    );
-    println!(
-        "p50 {:>8.1} us   p99 {:>8.1} us   max {:>8.1} us   {:.0} calls/s",
+        "  {label:<32} p50 {:>8.1} us   p99 {:>8.1} us   max {:>9.1} us   {:>6.0} calls/s",
         us(pct(0.50)),
         us(pct(0.99)),
         us(*times.last().unwrap()),
@@ -135,16 +212,10 @@ struct RunningHost {
 }
 
 impl RunningHost {
-    fn start(bin: &Path, plugin: &Path) -> anyhow::Result<RunningHost> {
+    fn start(bin: &Path, config_text: &str) -> anyhow::Result<RunningHost> {
         let dir = tempfile::tempdir()?;
         let config = dir.path().join("bench.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[server]\nlisten = \"127.0.0.1:0\"\n[bots.hello]\nplugin = {:?}\nsecret = {{ env = \"BENCH_SECRET\" }}\n",
-                plugin.display().to_string()
-            ),
-        )?;
+        std::fs::write(&config, config_text)?;
         let mut child = Command::new(bin)
             .args(["--log-format", "json", "serve", "--config"])
             .arg(&config)
@@ -177,6 +248,17 @@ impl RunningHost {
             base: format!("http://{addr}"),
             _dir: dir,
         })
+    }
+}
+
+impl RunningHost {
+    fn peak_rss_kib(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default()
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            .unwrap_or(0)
     }
 }
 

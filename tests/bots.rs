@@ -37,26 +37,25 @@ fn host() -> &'static Host {
             secret = { file = "copy.secret" }
             "#,
         );
-        for (name, mode, extra) in [
-            ("trap", "trap", ""),
-            ("loop", "loop", "timeout_ms = 300"),
-            ("sleep", "sleep", "timeout_ms = 300"),
-            ("memory", "memory", "memory_mb = 16"),
-            ("stack", "stack", ""),
-            ("recurse", "recurse", ""),
-            ("not-json", "not-json", ""),
-            ("json-array", "json-array", ""),
-            ("nothing", "nothing", ""),
-            ("error", "error", ""),
-            ("error-422", "error-422", ""),
-            ("echo", "echo", ""),
-            ("info", "info", ""),
-        ] {
-            config.push_str(&format!(
-                "[bots.{name}]\nplugin = \"{{plugins}}/misbehaving.wasm\"\n\
-                 secret = {{ env = \"E2E_TEST_SECRET\" }}\nsettings = \"{mode}\"\n{extra}\n"
-            ));
-        }
+        config.push_str(&support::misbehaving(
+            "bots",
+            "E2E_TEST_SECRET",
+            &[
+                ("trap", "trap", ""),
+                ("loop", "loop", "timeout_ms = 300"),
+                ("sleep", "sleep", "timeout_ms = 300"),
+                ("memory", "memory", "memory_mb = 16"),
+                ("stack", "stack", ""),
+                ("recurse", "recurse", ""),
+                ("not-json", "not-json", ""),
+                ("json-array", "json-array", ""),
+                ("nothing", "nothing", ""),
+                ("error", "error", ""),
+                ("error-422", "error-422", ""),
+                ("echo", "echo", "max_reply_kb = 8192"),
+                ("info", "info", ""),
+            ],
+        ));
         Host::builder(&config)
             .env("E2E_HELLO_SECRET", HELLO_SECRET)
             .env("E2E_TEST_SECRET", TEST_SECRET)

@@ -29,19 +29,18 @@ fn host() -> &'static Host {
             secret = { env = "E2E_ECHO_SECRET" }
             "#,
         );
-        for (name, mode, extra) in [
-            ("trap", "trap", ""),
-            ("loop", "loop", "timeout_ms = 300"),
-            ("info", "info", ""),
-            ("not-json", "not-json", ""),
-            ("error", "error", ""),
-            ("error-422", "error-422", ""),
-        ] {
-            config.push_str(&format!(
-                "[extensions.{name}]\nplugin = \"{{plugins}}/misbehaving.wasm\"\n\
-                 secret = {{ env = \"E2E_TEST_SECRET\" }}\nsettings = \"{mode}\"\n{extra}\n"
-            ));
-        }
+        config.push_str(&support::misbehaving(
+            "extensions",
+            "E2E_TEST_SECRET",
+            &[
+                ("trap", "trap", ""),
+                ("loop", "loop", "timeout_ms = 300"),
+                ("info", "info", ""),
+                ("not-json", "not-json", ""),
+                ("error", "error", ""),
+                ("error-422", "error-422", ""),
+            ],
+        ));
         Host::builder(&config)
             .env("E2E_ECHO_SECRET", ECHO_SECRET)
             .env("E2E_TEST_SECRET", TEST_SECRET)

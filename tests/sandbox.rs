@@ -29,23 +29,22 @@ fn host() -> &'static Host {
             secret = { env = "SANDBOX_SECRET" }
             "#,
         );
-        for (name, mode, extra) in [
-            ("trap", "trap", ""),
-            ("loop", "loop", "timeout_ms = 300"),
-            ("sleep", "sleep", "timeout_ms = 300"),
-            ("memory", "memory", "memory_mb = 16"),
-            ("stack", "stack", ""),
-            ("big-reply", "big-reply", "memory_mb = 1024"),
-            ("log-flood", "log-flood", "timeout_ms = 10_000"),
-            ("stdout-flood", "stdout-flood", "timeout_ms = 10_000"),
-            ("escape", "escape", ""),
-            ("single", "sleep", "timeout_ms = 1_500\nmax_concurrency = 1"),
-        ] {
-            config.push_str(&format!(
-                "[bots.{name}]\nplugin = \"{{plugins}}/misbehaving.wasm\"\n\
-                 secret = {{ env = \"SANDBOX_SECRET\" }}\nsettings = \"{mode}\"\n{extra}\n"
-            ));
-        }
+        config.push_str(&support::misbehaving(
+            "bots",
+            "SANDBOX_SECRET",
+            &[
+                ("trap", "trap", ""),
+                ("loop", "loop", "timeout_ms = 300"),
+                ("sleep", "sleep", "timeout_ms = 300"),
+                ("memory", "memory", "memory_mb = 16"),
+                ("stack", "stack", ""),
+                ("big-reply", "big-reply", "memory_mb = 1024"),
+                ("log-flood", "log-flood", "timeout_ms = 10_000"),
+                ("stdout-flood", "stdout-flood", "timeout_ms = 10_000"),
+                ("escape", "escape", ""),
+                ("single", "sleep", "timeout_ms = 1_500\nmax_concurrency = 1"),
+            ],
+        ));
         Host::builder(&config)
             .env("SANDBOX_SECRET", SECRET)
             .env("SANDBOX_VISIBLE_TO_PLUGINS", "it must not be")

@@ -67,6 +67,20 @@ pub fn shared_samples() -> Option<PathBuf> {
     dir.is_dir().then_some(dir)
 }
 
+/// Config entries `[{section}.NAME]` served by the test plugin `misbehaving.wasm`, one per
+/// `(name, mode, extra lines)`, all verified with the secret in env var `secret_env`.
+pub fn misbehaving(section: &str, secret_env: &str, entries: &[(&str, &str, &str)]) -> String {
+    entries
+        .iter()
+        .map(|(name, mode, extra)| {
+            format!(
+                "[{section}.{name}]\nplugin = \"{{plugins}}/misbehaving.wasm\"\n\
+                 secret = {{ env = \"{secret_env}\" }}\nsettings = \"{mode}\"\n{extra}\n"
+            )
+        })
+        .collect()
+}
+
 pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(repo().join("tests/fixtures").join(name)).unwrap()
 }

@@ -20,6 +20,9 @@ fn host() -> &'static Host {
             [server]
             listen = "127.0.0.1:0"
 
+            [runtime]
+            max_wasm_stack_kb = 256
+
             [defaults]
             timeout_ms = 2_000
             memory_mb = 32
@@ -43,6 +46,7 @@ fn host() -> &'static Host {
                 ("stdout-flood", "stdout-flood", "timeout_ms = 10_000"),
                 ("escape", "escape", ""),
                 ("single", "sleep", "timeout_ms = 1_500\nmax_concurrency = 1"),
+                ("fuel", "loop", "timeout_ms = 10_000\nfuel = 5_000_000"),
             ],
         ));
         Host::builder(&config)
@@ -163,6 +167,29 @@ fn a_plugin_over_its_concurrency_gets_503_at_once() {
     }
 }
 
+/// The documented answer to each hostile bot's call.
+fn expected(bot: &str) -> (u16, Option<&'static str>) {
+    match bot {
+        "trap" => (500, Some("plugin_trapped")),
+        "loop" | "sleep" => (500, Some("plugin_timeout")),
+        "memory" => (500, Some("plugin_out_of_memory")),
+        "stack" => (500, Some("plugin_stack_overflow")),
+        "fuel" => (500, Some("plugin_out_of_fuel")),
+        "log-flood" | "stdout-flood" | "escape" => (200, None),
+        other => panic!("no expectation for {other}"),
+    }
+}
+
+#[test]
+fn a_fuel_budget_stops_a_loop_before_its_timeout() {
+    let started = Instant::now();
+    let r = call("fuel", b"{}");
+    assert_eq!(r.status, 500, "{}", r.body);
+    assert_eq!(r.error_code(), "plugin_out_of_fuel");
+    // 5 million units run in milliseconds; the 10 s timeout was not what stopped it.
+    assert!(started.elapsed() < Duration::from_secs(9));
+}
+
 #[test]
 fn hostile_plugins_under_load_do_not_hurt_hello_bot() {
     let hostile = [
@@ -188,7 +215,11 @@ fn hostile_plugins_under_load_do_not_hurt_hello_bot() {
                 s.spawn(move || {
                     while !stop.load(Ordering::Relaxed) {
                         let r = call(bot, b"{}");
-                        assert!(r.status >= 200, "{bot}: no answer");
+                        let want = expected(bot);
+                        assert_eq!(r.status, want.0, "{bot}: {}", r.body);
+                        if let Some(code) = want.1 {
+                            assert_eq!(r.error_code(), code, "{bot}");
+                        }
                         hostile_calls.fetch_add(1, Ordering::Relaxed);
                     }
                 });
@@ -219,4 +250,14 @@ fn hostile_plugins_under_load_do_not_hurt_hello_bot() {
     // what unbounded plugins would take.
     assert!(peak < 1024 * 1024, "peak RSS {} MiB", peak / 1024);
     assert_eq!(call("hello", &hello_body).status, 200);
+    // Every failure was logged with the plugin and its cause.
+    let log = host().log();
+    for bot in hostile.iter().filter(|b| expected(b).0 >= 500) {
+        let named = log.lines().any(|l| {
+            l.contains(&format!(r#""bot":"{bot}""#))
+                && l.contains(r#""cause":"#)
+                && l.contains(r#""status":500"#)
+        });
+        assert!(named, "no failure line names {bot} and its cause");
+    }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::names::PluginName;
-use crate::runtime::engine::MAX_INSTANCES;
+use crate::runtime::engine::{EngineSettings, MAX_INSTANCES};
 use crate::runtime::limits::{Limits, MAX_MEMORY_MB};
 use crate::secret::{Secret, SecretSource};
 
@@ -29,6 +29,8 @@ const SECRET_FORMS: &str = "Use secret = { env = \"VAR\" } or secret = { file = 
 pub struct Config {
     pub path: PathBuf,
     pub server: ServerConfig,
+    /// `[runtime] max_wasm_stack_kb`, in bytes.
+    pub max_wasm_stack: usize,
     pub bots: BTreeMap<PluginName, PluginConfig>,
     pub extensions: BTreeMap<PluginName, PluginConfig>,
 }
@@ -63,6 +65,8 @@ pub struct ConfigError {
 struct RawConfig {
     #[serde(default)]
     server: RawServer,
+    #[serde(default)]
+    runtime: RawRuntime,
     #[serde(default)]
     defaults: RawLimits,
     #[serde(default)]
@@ -100,11 +104,20 @@ fn default_max_body() -> usize {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawRuntime {
+    max_wasm_stack_kb: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawLimits {
     timeout_ms: Option<u64>,
     memory_mb: Option<u64>,
     max_concurrency: Option<u32>,
     max_reply_kb: Option<u64>,
+    max_log_messages: Option<u32>,
+    max_output_kb: Option<u64>,
+    fuel: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -120,6 +133,19 @@ struct RawPlugin {
 }
 
 impl Config {
+    /// The engine this config needs: its stack size, and fuel if any plugin has a budget.
+    pub fn engine_settings(&self) -> EngineSettings {
+        let any_fuel = self
+            .bots
+            .values()
+            .chain(self.extensions.values())
+            .any(|p| p.limits.fuel.is_some());
+        EngineSettings {
+            max_wasm_stack: self.max_wasm_stack,
+            fuel: any_fuel,
+        }
+    }
+
     /// Reads, parses and validates `path`, resolving every secret.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let err = |key: &str, problem: String| ConfigError {
@@ -205,8 +231,19 @@ impl Config {
         let bots = section("bots", raw.bots)?;
         let extensions = section("extensions", raw.extensions)?;
 
+        let max_wasm_stack = match raw.runtime.max_wasm_stack_kb {
+            None => EngineSettings::default().max_wasm_stack,
+            Some(kb) if (64..=1024).contains(&kb) => (kb as usize) << 10,
+            Some(kb) => {
+                return Err(err(
+                    "runtime.max_wasm_stack_kb",
+                    format!("{kb} is out of range 64..=1024"),
+                ))
+            }
+        };
         Ok(Config {
             path: path.to_path_buf(),
+            max_wasm_stack,
             server: ServerConfig {
                 listen,
                 max_body_bytes: raw.server.max_body_bytes,
@@ -259,6 +296,30 @@ fn limits(
             ));
         }
         limits.max_reply_bytes = (kb as usize) << 10;
+    }
+    if let Some(n) = raw.max_log_messages {
+        if n > 100_000 {
+            return Err(err(
+                &format!("{key}.max_log_messages"),
+                format!("{n} is out of range 0..=100000"),
+            ));
+        }
+        limits.max_log_messages = n;
+    }
+    if let Some(kb) = raw.max_output_kb {
+        if kb > 16 * 1024 {
+            return Err(err(
+                &format!("{key}.max_output_kb"),
+                format!("{kb} is out of range 0..=16384"),
+            ));
+        }
+        limits.max_output_bytes = (kb as usize) << 10;
+    }
+    if let Some(fuel) = raw.fuel {
+        if fuel == 0 {
+            return Err(err(&format!("{key}.fuel"), "must be greater than 0".into()));
+        }
+        limits.fuel = Some(fuel);
     }
     Ok(limits)
 }
@@ -317,6 +378,15 @@ mod tests {
             ),
             ("[server]\nlisten = \"nowhere\"\n", "server.listen"),
             ("[defaults]\ntimeout_ms = 0\n", "defaults.timeout_ms"),
+            (
+                "[defaults]\nmax_concurrency = 0\n",
+                "defaults.max_concurrency",
+            ),
+            ("[defaults]\nfuel = 0\n", "defaults.fuel"),
+            (
+                "[runtime]\nmax_wasm_stack_kb = 8\n",
+                "runtime.max_wasm_stack_kb",
+            ),
             (
                 "[bots.\"a/b\"]\nplugin = \"a.wasm\"\nsecret = { env = \"X\" }\n",
                 "bots.a/b",

@@ -102,7 +102,9 @@ fn sign(config_path: PathBuf, bot: String, body: PathBuf) -> anyhow::Result<()> 
 
 fn serve(config_path: PathBuf) -> anyhow::Result<()> {
     let config = Config::load(&config_path)?;
-    let runtime = Arc::new(Runtime::new().context("cannot create the WebAssembly engine")?);
+    let runtime = Arc::new(
+        Runtime::new(config.engine_settings()).context("cannot create the WebAssembly engine")?,
+    );
     let started = std::time::Instant::now();
     let registry = Registry::load(&runtime, &config)?;
     tracing::info!(

@@ -30,7 +30,7 @@ impl Runtime {
             .pool_permits
             .try_acquire()
             .map_err(|_| CallError::Busy)?;
-        let mut store = new_store(&self.engine, limits);
+        let mut store = new_store(&self.engine, limits, self.settings.fuel);
         let outcome = tokio::time::timeout(limits.timeout, body(&mut store)).await;
         store.data().stdout.report("stdout");
         store.data().stderr.report("stderr");
@@ -56,6 +56,7 @@ fn classify(err: &wasmtime::Error, store: &Store<CallState>, limits: &Limits) ->
     match err.downcast_ref::<Trap>() {
         Some(Trap::StackOverflow) => CallError::StackOverflow,
         Some(Trap::Interrupt) => CallError::Timeout(limits.timeout),
+        Some(Trap::OutOfFuel) => CallError::OutOfFuel(limits.fuel.unwrap_or(u64::MAX)),
         Some(trap) => CallError::Trap(trap.to_string()),
         None => CallError::Trap(err.root_cause().to_string()),
     }

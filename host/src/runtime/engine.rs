@@ -20,7 +20,26 @@ const CORE_INSTANCES_PER_COMPONENT: u32 = 20;
 const MEMORIES_PER_COMPONENT: u32 = 2;
 const TABLES_PER_COMPONENT: u32 = 4;
 
-pub fn new_engine() -> anyhow::Result<Engine> {
+/// Engine-wide settings: wasmtime fixes these per engine, not per store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineSettings {
+    /// The wasm call stack of every instance. Per engine in wasmtime, so not per plugin.
+    pub max_wasm_stack: usize,
+    /// Count fuel in every store (needed as soon as one plugin has a fuel budget; it costs
+    /// some speed, so it is off otherwise).
+    pub fuel: bool,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        EngineSettings {
+            max_wasm_stack: 512 << 10,
+            fuel: false,
+        }
+    }
+}
+
+pub fn new_engine(settings: &EngineSettings) -> anyhow::Result<Engine> {
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(MAX_INSTANCES)
         .total_core_instances(MAX_INSTANCES * 4)
@@ -42,6 +61,8 @@ pub fn new_engine() -> anyhow::Result<Engine> {
     config
         .wasm_component_model(true)
         .epoch_interruption(true)
+        .max_wasm_stack(settings.max_wasm_stack)
+        .consume_fuel(settings.fuel)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     Ok(Engine::new(&config)?)
 }

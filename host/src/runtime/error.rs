@@ -24,6 +24,8 @@ pub enum CallError {
     OutOfMemory(usize),
     #[error("plugin did not finish within {} ms", .0.as_millis())]
     Timeout(Duration),
+    #[error("plugin used up its fuel budget of {0}")]
+    OutOfFuel(u64),
     #[error("plugin reply is not a JSON object: {0}")]
     InvalidReply(String),
     #[error("plugin reply of {0} bytes is over its limit of {1} bytes")]
@@ -43,6 +45,7 @@ impl CallError {
             CallError::StackOverflow => "plugin_stack_overflow",
             CallError::OutOfMemory(_) => "plugin_out_of_memory",
             CallError::Timeout(_) => "plugin_timeout",
+            CallError::OutOfFuel(_) => "plugin_out_of_fuel",
             CallError::InvalidReply(_) => "invalid_plugin_reply",
             CallError::ReplyTooLarge(..) => "plugin_reply_too_large",
             CallError::PluginBusy(_) => "plugin_busy",
@@ -58,6 +61,7 @@ impl CallError {
             CallError::StackOverflow => "stack_overflow",
             CallError::OutOfMemory(_) => "out_of_memory",
             CallError::Timeout(_) => "timeout",
+            CallError::OutOfFuel(_) => "out_of_fuel",
             CallError::InvalidReply(_) => "invalid_reply",
             CallError::ReplyTooLarge(..) => "reply_too_large",
             CallError::PluginBusy(_) | CallError::Busy => "busy",

@@ -4,18 +4,26 @@
 use super::bindings::log::{Host, Level};
 use super::state::CallState;
 
-/// The most messages one call may log; the rest are counted and dropped.
-pub const MAX_MESSAGES_PER_CALL: u32 = 100;
 /// The longest message kept; longer ones are cut at a character boundary.
 pub const MAX_MESSAGE_BYTES: usize = 4096;
 
-#[derive(Debug, Default)]
+/// How many messages one call may still log (`Limits::max_log_messages`).
+#[derive(Debug)]
 pub struct LogBudget {
+    max: u32,
     written: u32,
     dropped: u32,
 }
 
 impl LogBudget {
+    pub fn new(max: u32) -> Self {
+        LogBudget {
+            max,
+            written: 0,
+            dropped: 0,
+        }
+    }
+
     /// How many messages were dropped over the cap (reported once at the end of the call).
     pub fn dropped(&self) -> u32 {
         self.dropped
@@ -24,7 +32,7 @@ impl LogBudget {
 
 impl Host for CallState {
     fn log(&mut self, level: Level, message: String) {
-        if self.log.written >= MAX_MESSAGES_PER_CALL {
+        if self.log.written >= self.log.max {
             self.log.dropped += 1;
             return;
         }

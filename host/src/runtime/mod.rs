@@ -33,18 +33,20 @@ pub struct Runtime {
     /// The pooling allocator fails at once when it is full; this gate turns that into a
     /// clean "busy" answer before any work is done.
     pool_permits: Arc<Semaphore>,
+    settings: engine::EngineSettings,
     _ticker: engine::EpochTicker,
 }
 
 impl Runtime {
-    pub fn new() -> anyhow::Result<Runtime> {
-        let engine = engine::new_engine()?;
+    pub fn new(settings: engine::EngineSettings) -> anyhow::Result<Runtime> {
+        let engine = engine::new_engine(&settings)?;
         let ticker = engine::EpochTicker::start(&engine);
         let linker = linker(&engine)?;
         Ok(Runtime {
             engine,
             linker,
             pool_permits: Arc::new(Semaphore::new(engine::MAX_INSTANCES as usize)),
+            settings,
             _ticker: ticker,
         })
     }

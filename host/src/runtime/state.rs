@@ -29,9 +29,9 @@ impl WasiView for CallState {
 
 /// A fresh store for one call, with the plugin's memory limit and an epoch deadline that
 /// yields to the async runtime at every tick (the call's timeout is enforced around it).
-pub fn new_store(engine: &Engine, limits: &Limits) -> Store<CallState> {
-    let stdout = Captured::default();
-    let stderr = Captured::default();
+pub fn new_store(engine: &Engine, limits: &Limits, fuel_enabled: bool) -> Store<CallState> {
+    let stdout = Captured::new(limits.max_output_bytes);
+    let stderr = Captured::new(limits.max_output_bytes);
     let state = CallState {
         // The builder's defaults deny everything: stdin closed, no args, env, preopened
         // dirs, sockets or name lookups. Only stdout/stderr go somewhere: the host log.
@@ -43,11 +43,18 @@ pub fn new_store(engine: &Engine, limits: &Limits) -> Store<CallState> {
         stderr,
         table: ResourceTable::new(),
         limiter: MemoryLimiter::new(limits.memory_bytes),
-        log: LogBudget::default(),
+        log: LogBudget::new(limits.max_log_messages),
     };
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(|_| Ok(wasmtime::UpdateDeadline::Yield(1)));
+    if fuel_enabled {
+        // The engine counts fuel for every store once any plugin has a budget; the others
+        // get an unlimited one.
+        store
+            .set_fuel(limits.fuel.unwrap_or(u64::MAX))
+            .expect("fuel is enabled on this engine");
+    }
     store
 }

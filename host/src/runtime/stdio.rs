@@ -9,21 +9,26 @@ use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 
-/// The most output kept per stream and call; the rest is counted and dropped. Writes never
-/// fail, so a chatty plugin is not broken by the cap.
-pub const MAX_OUTPUT_BYTES: usize = 16 * 1024;
-
-/// One captured stream of one call.
-#[derive(Clone, Default)]
+/// One captured stream of one call. Output past its cap (`Limits::max_output_bytes`) is
+/// counted and dropped; writes never fail, so a chatty plugin is not broken by the cap.
+#[derive(Clone)]
 pub struct Captured(Arc<Mutex<Capture>>);
 
-#[derive(Default)]
 struct Capture {
+    cap: usize,
     bytes: Vec<u8>,
     dropped: usize,
 }
 
 impl Captured {
+    pub fn new(cap: usize) -> Self {
+        Captured(Arc::new(Mutex::new(Capture {
+            cap,
+            bytes: Vec::new(),
+            dropped: 0,
+        })))
+    }
+
     /// Writes what was captured to the host log, one event per line.
     pub fn report(&self, stream: &'static str) {
         let capture = self.0.lock().unwrap();
@@ -37,7 +42,8 @@ impl Captured {
             tracing::warn!(
                 stream,
                 dropped_bytes = capture.dropped,
-                "plugin output over the {MAX_OUTPUT_BYTES}-byte cap was dropped"
+                "plugin output over the {}-byte cap was dropped",
+                capture.cap
             );
         }
     }
@@ -52,7 +58,7 @@ impl IsTerminal for Captured {
 impl Captured {
     fn append(&self, buf: &[u8]) {
         let mut capture = self.0.lock().unwrap();
-        let room = MAX_OUTPUT_BYTES.saturating_sub(capture.bytes.len());
+        let room = capture.cap.saturating_sub(capture.bytes.len());
         let kept = buf.len().min(room);
         capture.bytes.extend_from_slice(&buf[..kept]);
         capture.dropped += buf.len() - kept;

@@ -39,6 +39,10 @@ pub struct Config {
 pub struct ServerConfig {
     pub listen: SocketAddr,
     pub max_body_bytes: usize,
+    /// Where compiled plugins are cached; `None` when caching is off.
+    pub cache_dir: Option<PathBuf>,
+    /// Whether to watch the config and plugin files and reload on change.
+    pub watch: bool,
 }
 
 /// One `[bots.NAME]` or `[extensions.NAME]` entry.
@@ -82,6 +86,11 @@ struct RawServer {
     listen: String,
     #[serde(default = "default_max_body")]
     max_body_bytes: usize,
+    cache_dir: Option<PathBuf>,
+    #[serde(default = "yes")]
+    compile_cache: bool,
+    #[serde(default = "yes")]
+    watch: bool,
 }
 
 impl Default for RawServer {
@@ -89,8 +98,15 @@ impl Default for RawServer {
         RawServer {
             listen: default_listen(),
             max_body_bytes: default_max_body(),
+            cache_dir: None,
+            compile_cache: true,
+            watch: true,
         }
     }
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_listen() -> String {
@@ -247,6 +263,12 @@ impl Config {
             server: ServerConfig {
                 listen,
                 max_body_bytes: raw.server.max_body_bytes,
+                cache_dir: match (raw.server.compile_cache, raw.server.cache_dir) {
+                    (false, _) => None,
+                    (true, Some(dir)) => Some(base.join(dir)),
+                    (true, None) => crate::cache::default_dir(),
+                },
+                watch: raw.server.watch,
             },
             bots,
             extensions,

@@ -5,9 +5,11 @@
 //! raw bytes) → [`registry`] (name → loaded plugin, swapped atomically) → [`runtime`] (fresh
 //! store and instance with the plugin's limits) → reply.
 
+pub mod cache;
 pub mod config;
 pub mod names;
 pub mod registry;
+pub mod reload;
 pub mod retry;
 pub mod runtime;
 pub mod secret;

@@ -4,10 +4,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use arc_swap::ArcSwap;
 use clap::{Parser, Subcommand, ValueEnum};
+use pyrus_host::cache::CompileCache;
 use pyrus_host::config::Config;
 use pyrus_host::registry::Registry;
+use pyrus_host::reload::Reloader;
 use pyrus_host::runtime::Runtime;
 use pyrus_host::server::{self, AppState};
 use tracing_subscriber::EnvFilter;
@@ -36,7 +37,8 @@ enum Command {
     /// Load the config and its plugins, then serve Pyrus webhooks over HTTP.
     ///
     /// Bots are served at POST /bots/NAME, extensions at GET /extensions/NAME/pulse and
-    /// POST /extensions/NAME/METHOD; GET /healthz lists what is loaded.
+    /// POST /extensions/NAME/METHOD; GET /healthz lists what is loaded. Changes to the config
+    /// file or a plugin file are loaded without a restart (unless `[server] watch = false`).
     /// Log verbosity follows RUST_LOG (default: info).
     Serve {
         /// The TOML config file.
@@ -105,19 +107,27 @@ fn serve(config_path: PathBuf) -> anyhow::Result<()> {
     let runtime = Arc::new(
         Runtime::new(config.engine_settings()).context("cannot create the WebAssembly engine")?,
     );
+    let cache = CompileCache::new(runtime.engine(), config.server.cache_dir.clone());
     let started = std::time::Instant::now();
-    let registry = Registry::load(&runtime, &config)?;
+    let (registry, report) = Registry::build(&runtime, &cache, &config, None);
+    // At startup every plugin must load: there is no previous version to fall back on.
+    if let Some(first) = report.errors.into_iter().next() {
+        return Err(first.into());
+    }
     tracing::info!(
         bots = config.bots.len(),
         extensions = config.extensions.len(),
+        compiled = report.compiled,
+        cached = report.cached,
         load_ms = started.elapsed().as_millis() as u64,
         "plugins loaded"
     );
-    let state = Arc::new(AppState {
+    let state = Arc::new(AppState::new(
         runtime,
-        registry: ArcSwap::from_pointee(registry),
-        max_body_bytes: config.server.max_body_bytes,
-    });
+        registry,
+        config.server.max_body_bytes,
+    ));
+    let reloader = Reloader::new(&config, state.clone(), cache);
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -132,6 +142,11 @@ fn serve(config_path: PathBuf) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(config.server.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.server.listen))?;
+        if config.server.watch {
+            reloader
+                .watch()
+                .context("cannot watch the config and plugin files")?;
+        }
         let addr = listener.local_addr()?;
         tracing::info!(%addr, "listening");
         axum::serve(listener, server::router(state))

@@ -1,26 +1,41 @@
 //! The loaded plugins by name. A call takes a snapshot (`Arc<Registry>`) and keeps it for the
 //! whole call, so replacing the registry never changes a plugin under a running call.
+//!
+//! A registry is built from a config and, on reload, from the previous registry: a plugin
+//! whose bytes did not change keeps its compiled code, and a plugin that fails to load keeps
+//! serving its previous version while the error is recorded.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use wasmtime::component::Component;
 
+use crate::cache::{self, CompileCache, Source};
 use crate::config::{Config, PluginConfig};
 use crate::names::PluginName;
 use crate::runtime::bot::BotPlugin;
 use crate::runtime::extension::ExtensionPlugin;
+use crate::runtime::limits::Limits;
 use crate::runtime::{LoadError, Runtime};
 use crate::secret::Secret;
 
-/// A plugin ready to serve: the compiled plugin `P`, its secret, and its config.
+/// A plugin ready to serve: the linked plugin `P`, its secret, its config, and which version
+/// of the file it runs.
 pub struct Loaded<P> {
     pub name: PluginName,
     pub path: PathBuf,
     pub plugin: P,
     pub secret: Arc<Secret>,
     pub settings: Option<String>,
+    /// SHA-1 of the wasm bytes this version was built from.
+    pub hash: String,
+    /// When this version (these bytes) was first loaded.
+    pub loaded_at: SystemTime,
+    /// How many versions of the file have been loaded under this name.
+    pub load_count: u32,
+    component: Component,
 }
 
 pub type LoadedBot = Loaded<BotPlugin>;
@@ -30,6 +45,8 @@ pub type LoadedExtension = Loaded<ExtensionPlugin>;
 pub struct Registry {
     bots: BTreeMap<PluginName, Arc<LoadedBot>>,
     extensions: BTreeMap<PluginName, Arc<LoadedExtension>>,
+    /// Plugins whose last load failed, by config key (`bots.hello`), with the error.
+    errors: BTreeMap<String, String>,
 }
 
 /// A plugin named in the config that could not be loaded, with the config file and key it
@@ -42,29 +59,63 @@ pub struct RegistryError {
     pub error: LoadError,
 }
 
+/// What building a registry did.
+#[derive(Debug, Default)]
+pub struct BuildReport {
+    /// Plugins that could not be loaded (those that had a previous version keep serving it).
+    pub errors: Vec<RegistryError>,
+    pub compiled: usize,
+    pub cached: usize,
+    pub reused: usize,
+}
+
 impl Registry {
-    /// Loads every plugin the config names. Compiles: call it off the request path.
-    pub fn load(runtime: &Runtime, config: &Config) -> Result<Registry, RegistryError> {
-        // Several names may serve the same file with different settings: compile it once.
-        let mut compiled = HashMap::new();
-        Ok(Registry {
-            bots: load_section(
-                runtime,
-                config,
-                "bots",
-                &config.bots,
-                &mut compiled,
-                BotPlugin::new,
-            )?,
-            extensions: load_section(
-                runtime,
-                config,
-                "extensions",
-                &config.extensions,
-                &mut compiled,
-                ExtensionPlugin::new,
-            )?,
-        })
+    /// Builds the registry `config` describes, reusing what `previous` already compiled.
+    /// Compiles: call it off the request path.
+    pub fn build(
+        runtime: &Runtime,
+        cache: &CompileCache,
+        config: &Config,
+        previous: Option<&Registry>,
+    ) -> (Registry, BuildReport) {
+        let mut builder = Builder {
+            runtime,
+            cache,
+            config,
+            report: BuildReport::default(),
+            components: HashMap::new(),
+            errors: BTreeMap::new(),
+        };
+        if let Some(prev) = previous {
+            for b in prev.bots.values() {
+                builder
+                    .components
+                    .insert(b.hash.clone(), b.component.clone());
+            }
+            for e in prev.extensions.values() {
+                builder
+                    .components
+                    .insert(e.hash.clone(), e.component.clone());
+            }
+        }
+        let bots = builder.section(
+            "bots",
+            &config.bots,
+            previous.map(|p| &p.bots),
+            BotPlugin::new,
+        );
+        let extensions = builder.section(
+            "extensions",
+            &config.extensions,
+            previous.map(|p| &p.extensions),
+            ExtensionPlugin::new,
+        );
+        let registry = Registry {
+            bots,
+            extensions,
+            errors: builder.errors,
+        };
+        (registry, builder.report)
     }
 
     pub fn bot(&self, name: &str) -> Option<&Arc<LoadedBot>> {
@@ -84,46 +135,118 @@ impl Registry {
     pub fn extensions(&self) -> impl Iterator<Item = &Arc<LoadedExtension>> {
         self.extensions.values()
     }
+
+    /// The last load error of the plugin at config key `key` (`bots.hello`), if it failed.
+    pub fn error(&self, key: &str) -> Option<&str> {
+        self.errors.get(key).map(String::as_str)
+    }
+
+    /// Every plugin whose last load failed, by config key.
+    pub fn errors(&self) -> &BTreeMap<String, String> {
+        &self.errors
+    }
 }
 
-type Link<P> =
-    fn(&Runtime, &Component, &Path, crate::runtime::limits::Limits) -> Result<P, LoadError>;
+type Link<P> = fn(&Runtime, &Component, &Path, Limits) -> Result<P, LoadError>;
 
-fn load_section<'c, P>(
-    runtime: &Runtime,
-    config: &'c Config,
-    section: &str,
-    entries: &'c BTreeMap<PluginName, PluginConfig>,
-    compiled: &mut HashMap<&'c Path, Component>,
-    link: Link<P>,
-) -> Result<BTreeMap<PluginName, Arc<Loaded<P>>>, RegistryError> {
-    let mut out = BTreeMap::new();
-    for (name, entry) in entries {
-        let error = |error| RegistryError {
-            file: config.path.clone(),
-            key: format!("{section}.{name}.plugin"),
+struct Builder<'a> {
+    runtime: &'a Runtime,
+    cache: &'a CompileCache,
+    config: &'a Config,
+    report: BuildReport,
+    /// Compiled components by content hash: a file served under several names, or unchanged
+    /// since the previous registry, is compiled at most once.
+    components: HashMap<String, Component>,
+    errors: BTreeMap<String, String>,
+}
+
+impl Builder<'_> {
+    fn section<P>(
+        &mut self,
+        section: &str,
+        entries: &BTreeMap<PluginName, PluginConfig>,
+        previous: Option<&BTreeMap<PluginName, Arc<Loaded<P>>>>,
+        link: Link<P>,
+    ) -> BTreeMap<PluginName, Arc<Loaded<P>>> {
+        let mut out = BTreeMap::new();
+        for (name, entry) in entries {
+            let old = previous.and_then(|p| p.get(name));
+            match self.load(name, entry, old, link) {
+                Ok(loaded) => {
+                    out.insert(name.clone(), Arc::new(loaded));
+                }
+                Err(error) => {
+                    let key = format!("{section}.{name}");
+                    self.errors.insert(key.clone(), error.to_string());
+                    self.report.errors.push(RegistryError {
+                        file: self.config.path.clone(),
+                        key: format!("{key}.plugin"),
+                        error,
+                    });
+                    // The previous version, if any, keeps serving.
+                    if let Some(old) = old {
+                        out.insert(name.clone(), old.clone());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn load<P>(
+        &mut self,
+        name: &PluginName,
+        entry: &PluginConfig,
+        old: Option<&Arc<Loaded<P>>>,
+        link: Link<P>,
+    ) -> Result<Loaded<P>, LoadError> {
+        let bytes = std::fs::read(&entry.plugin).map_err(|error| LoadError::Read {
+            path: entry.plugin.clone(),
             error,
-        };
-        let component = match compiled.get(entry.plugin.as_path()) {
-            Some(c) => c.clone(),
+        })?;
+        let hash = cache::content_hash(&bytes);
+        let component = match self.components.get(&hash) {
+            Some(c) => {
+                self.report.reused += 1;
+                c.clone()
+            }
             None => {
-                let c = runtime.compile(&entry.plugin).map_err(error)?;
-                compiled.insert(&entry.plugin, c.clone());
-                c
+                let (component, source) = self
+                    .cache
+                    .component(self.runtime.engine(), &bytes, &hash)
+                    .map_err(|e| LoadError::NotComponent {
+                        path: entry.plugin.clone(),
+                        reason: format!("{e:#}"),
+                    })?;
+                match source {
+                    Source::Compiled => self.report.compiled += 1,
+                    Source::Cached => self.report.cached += 1,
+                }
+                self.components.insert(hash.clone(), component.clone());
+                component
             }
         };
-        let plugin =
-            link(runtime, &component, &entry.plugin, entry.limits.clone()).map_err(error)?;
-        out.insert(
-            name.clone(),
-            Arc::new(Loaded {
-                name: name.clone(),
-                path: entry.plugin.clone(),
-                plugin,
-                secret: entry.secret.clone(),
-                settings: entry.settings.clone(),
-            }),
-        );
+        let plugin = link(
+            self.runtime,
+            &component,
+            &entry.plugin,
+            entry.limits.clone(),
+        )?;
+        let (loaded_at, load_count) = match old {
+            Some(old) if old.hash == hash => (old.loaded_at, old.load_count),
+            Some(old) => (SystemTime::now(), old.load_count + 1),
+            None => (SystemTime::now(), 1),
+        };
+        Ok(Loaded {
+            name: name.clone(),
+            path: entry.plugin.clone(),
+            plugin,
+            secret: entry.secret.clone(),
+            settings: entry.settings.clone(),
+            hash,
+            loaded_at,
+            load_count,
+            component,
+        })
     }
-    Ok(out)
 }

@@ -85,6 +85,15 @@ pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(repo().join("tests/fixtures").join(name)).unwrap()
 }
 
+/// Polls `check` until it returns true, or panics with `what` after `timeout`.
+pub fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !check() {
+        assert!(start.elapsed() < timeout, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
 /// HMAC-SHA1 of `body` under `secret`, lower-case hex, computed independently of the host.
 pub fn sign(secret: &str, body: &[u8]) -> String {
     let mut mac = Hmac::<Sha1>::new_from_slice(secret.as_bytes()).unwrap();
@@ -144,6 +153,11 @@ impl Host {
             env: Vec::new(),
             files: Vec::new(),
         }
+    }
+
+    /// The folder holding the host's config (`{dir}` in the config text).
+    pub fn dir(&self) -> &Path {
+        self._dir.path()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -256,7 +270,9 @@ impl HostBuilder {
         self
     }
 
-    fn prepare(&self) -> (tempfile::TempDir, PathBuf) {
+    /// Prepares the config and files without starting the host: for tests that change them
+    /// and start hosts themselves.
+    pub fn prepare(&self) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         for (name, contents) in &self.files {
             std::fs::write(dir.path().join(name), contents).unwrap();
@@ -275,6 +291,8 @@ impl HostBuilder {
         cmd.args(["--log-format", "json", "serve", "--config"])
             .arg(config)
             .env("RUST_LOG", "info")
+            // One compile cache for every test host: each plugin is compiled once per run.
+            .env("XDG_CACHE_HOME", repo().join("target/test-cache"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());

@@ -76,24 +76,6 @@ impl Runtime {
             .map_err(wrong_world)?;
         typed(pre).map_err(wrong_world)
     }
-
-    /// Reads and compiles the component at `path`. Slow (tens of milliseconds): call it off
-    /// the request path, once per file.
-    pub fn compile(
-        &self,
-        path: &std::path::Path,
-    ) -> Result<wasmtime::component::Component, LoadError> {
-        let bytes = std::fs::read(path).map_err(|error| LoadError::Read {
-            path: path.to_path_buf(),
-            error,
-        })?;
-        wasmtime::component::Component::from_binary(&self.engine, &bytes).map_err(|e| {
-            LoadError::NotComponent {
-                path: path.to_path_buf(),
-                reason: format!("{e:#}"),
-            }
-        })
-    }
 }
 
 /// WASI (which every wasip2 guest imports) and the host's own interfaces (`log`).

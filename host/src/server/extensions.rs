@@ -100,7 +100,7 @@ async fn serve(
             ),
         )
     })?;
-    let bytes = body::read(headers, body, state.max_body_bytes)
+    let bytes = body::read(headers, body, state.max_body_bytes())
         .await
         .map_err(Failure::bad_request)?;
     webhook::verify(headers, &extension.secret, &bytes, method == Method::Pulse)?;

@@ -7,20 +7,39 @@ mod extensions;
 mod health;
 mod webhook;
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 use axum::routing::{get, post};
 use axum::Router;
 
 use crate::registry::Registry;
+use crate::reload::ReloadStatus;
 use crate::runtime::Runtime;
 
 /// What every handler shares.
 pub struct AppState {
     pub runtime: Arc<Runtime>,
     pub registry: ArcSwap<Registry>,
-    pub max_body_bytes: usize,
+    /// `server.max_body_bytes`; a reload may change it.
+    pub max_body_bytes: AtomicUsize,
+    pub reload_status: Mutex<ReloadStatus>,
+}
+
+impl AppState {
+    pub fn new(runtime: Arc<Runtime>, registry: Registry, max_body_bytes: usize) -> Self {
+        AppState {
+            runtime,
+            registry: ArcSwap::from_pointee(registry),
+            max_body_bytes: AtomicUsize::new(max_body_bytes),
+            reload_status: Mutex::new(ReloadStatus::default()),
+        }
+    }
+
+    pub fn max_body_bytes(&self) -> usize {
+        self.max_body_bytes.load(Ordering::Relaxed)
+    }
 }
 
 pub fn router(state: Arc<AppState>) -> Router {

@@ -1,0 +1,207 @@
+//! Hot reload: a watcher on the config file and every plugin file; on a change (debounced),
+//! the config is read again and a new registry is built off the request path, then swapped in
+//! atomically. Calls in flight finish on the version they started with.
+//!
+//! A file that fails to load (half-written, not wasm, wrong world) leaves the previous version
+//! serving, and the error shows on `/healthz`; an invalid config keeps the last good one.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use notify::{RecursiveMode, Watcher};
+
+use crate::cache::CompileCache;
+use crate::config::Config;
+use crate::registry::Registry;
+use crate::runtime::engine::EngineSettings;
+use crate::server::AppState;
+
+/// Quiet time after the last file event before reloading: editors and `cargo build` write a
+/// file in several steps.
+pub const DEBOUNCE: Duration = Duration::from_millis(100);
+
+/// What reloads have happened, for `/healthz`.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ReloadStatus {
+    pub reloads: u64,
+    pub failures: u64,
+    /// Why the last reload failed, or what it could not apply; none when it went well.
+    pub last_error: Option<String>,
+    /// When the last reload finished, in seconds since the Unix epoch.
+    pub last_reload: Option<u64>,
+}
+
+/// Reloads the config and plugins into the shared state.
+pub struct Reloader {
+    config_path: PathBuf,
+    state: Arc<AppState>,
+    cache: CompileCache,
+    engine: EngineSettings,
+    listen: std::net::SocketAddr,
+    /// The files whose change triggers a reload (absolute; symlink targets too).
+    watched_files: Mutex<BTreeSet<PathBuf>>,
+}
+
+impl Reloader {
+    pub fn new(config: &Config, state: Arc<AppState>, cache: CompileCache) -> Arc<Reloader> {
+        let reloader = Reloader {
+            config_path: absolute(&config.path),
+            state,
+            cache,
+            engine: config.engine_settings(),
+            listen: config.server.listen,
+            watched_files: Mutex::new(BTreeSet::new()),
+        };
+        reloader.set_watched_files(config);
+        Arc::new(reloader)
+    }
+
+    /// Reads the config again and swaps in a registry built from it. Blocking (compiles):
+    /// run it on a blocking thread.
+    pub fn reload(&self) {
+        let started = Instant::now();
+        let outcome = self.try_reload();
+        let mut status = self.state.reload_status.lock().unwrap();
+        status.reloads += 1;
+        status.last_reload = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .ok()
+            .map(|d| d.as_secs());
+        let duration_ms = started.elapsed().as_millis() as u64;
+        match outcome {
+            Ok(notes) if notes.is_empty() => {
+                status.last_error = None;
+                tracing::info!(duration_ms, "reloaded");
+            }
+            Ok(notes) => {
+                status.failures += 1;
+                let joined = notes.join("; ");
+                tracing::warn!(duration_ms, "reloaded, with problems: {joined}");
+                status.last_error = Some(joined);
+            }
+            Err(e) => {
+                status.failures += 1;
+                tracing::warn!(
+                    duration_ms,
+                    "reload failed, keeping the last good config: {e}"
+                );
+                status.last_error = Some(e);
+            }
+        }
+    }
+
+    /// Ok(problems that did not stop the reload) or Err(why nothing was reloaded).
+    fn try_reload(&self) -> Result<Vec<String>, String> {
+        let config = Config::load(&self.config_path).map_err(|e| e.to_string())?;
+        let mut notes = Vec::new();
+        if config.engine_settings() != self.engine {
+            notes.push("[runtime] settings or fuel budgets changed: restart to apply them".into());
+        }
+        if config.server.listen != self.listen {
+            notes.push("server.listen changed: restart to apply it".into());
+        }
+        self.state.max_body_bytes.store(
+            config.server.max_body_bytes,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        let previous = self.state.registry.load_full();
+        let (registry, report) =
+            Registry::build(&self.state.runtime, &self.cache, &config, Some(&previous));
+        tracing::info!(
+            compiled = report.compiled,
+            cached = report.cached,
+            reused = report.reused,
+            "plugins rebuilt"
+        );
+        for e in &report.errors {
+            tracing::warn!("{e} (the previous version, if any, keeps serving)");
+            notes.push(e.to_string());
+        }
+        self.state.registry.store(Arc::new(registry));
+        self.set_watched_files(&config);
+        Ok(notes)
+    }
+
+    fn set_watched_files(&self, config: &Config) {
+        let mut files = BTreeSet::new();
+        files.insert(self.config_path.clone());
+        for entry in config.bots.values().chain(config.extensions.values()) {
+            let path = absolute(&entry.plugin);
+            if let Ok(target) = std::fs::canonicalize(&path) {
+                files.insert(target);
+            }
+            files.insert(path);
+        }
+        *self.watched_files.lock().unwrap() = files;
+    }
+
+    fn is_watched(&self, path: &Path) -> bool {
+        self.watched_files.lock().unwrap().contains(path)
+    }
+
+    fn watched_dirs(&self) -> BTreeSet<PathBuf> {
+        self.watched_files
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|f| f.parent().map(Path::to_path_buf))
+            .collect()
+    }
+
+    /// Starts watching the files and reloading on change, for the life of the process.
+    pub fn watch(self: &Arc<Self>) -> anyhow::Result<()> {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<notify::Event>();
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                if let Ok(event) = event {
+                    let _ = tx.send(event);
+                }
+            })?;
+        // Folders, not files: an editor's or deploy tool's rename replaces the file, and a
+        // watch on the old file would be lost with it.
+        let mut dirs = BTreeSet::new();
+        for dir in self.watched_dirs() {
+            watch_dir(&mut watcher, &dir, &mut dirs);
+        }
+        let reloader = self.clone();
+        tokio::spawn(async move {
+            while let Some(event) = rx.recv().await {
+                if !event.paths.iter().any(|p| reloader.is_watched(p)) {
+                    continue;
+                }
+                // Debounce: wait for a quiet moment.
+                loop {
+                    match tokio::time::timeout(DEBOUNCE, rx.recv()).await {
+                        Ok(Some(_)) => continue,
+                        Ok(None) => return,
+                        Err(_) => break,
+                    }
+                }
+                let r = reloader.clone();
+                let _ = tokio::task::spawn_blocking(move || r.reload()).await;
+                for dir in reloader.watched_dirs() {
+                    watch_dir(&mut watcher, &dir, &mut dirs);
+                }
+            }
+        });
+        Ok(())
+    }
+}
+
+fn watch_dir(watcher: &mut impl Watcher, dir: &Path, watched: &mut BTreeSet<PathBuf>) {
+    if watched.contains(dir) {
+        return;
+    }
+    match watcher.watch(dir, RecursiveMode::NonRecursive) {
+        Ok(()) => {
+            watched.insert(dir.to_path_buf());
+        }
+        Err(e) => tracing::warn!(dir = %dir.display(), "cannot watch for changes: {e}"),
+    }
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}

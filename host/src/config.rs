@@ -51,6 +51,8 @@ pub struct PluginConfig {
     /// The component file, resolved against the config file's folder.
     pub plugin: PathBuf,
     pub secret: Arc<Secret>,
+    /// The file the secret was read from, when it came from one (watched for changes).
+    pub secret_file: Option<PathBuf>,
     pub settings: Option<String>,
     pub limits: Limits,
 }
@@ -237,6 +239,10 @@ impl Config {
                     PluginConfig {
                         plugin: base.join(&entry.plugin),
                         secret: Arc::new(secret),
+                        secret_file: match &source {
+                            SecretSource::File { file } => Some(base.join(file)),
+                            SecretSource::Env { .. } => None,
+                        },
                         settings: entry.settings,
                         limits,
                     },

@@ -1,4 +1,5 @@
-//! Hot reload: a watcher on the config file and every plugin file; on a change (debounced),
+//! Hot reload: a watcher on the config file, every plugin file and every secret file; on a
+//! change (debounced),
 //! the config is read again and a new registry is built off the request path, then swapped in
 //! atomically. Calls in flight finish on the version they started with.
 //!
@@ -128,11 +129,13 @@ impl Reloader {
         let mut files = BTreeSet::new();
         files.insert(self.config_path.clone());
         for entry in config.bots.values().chain(config.extensions.values()) {
-            let path = absolute(&entry.plugin);
-            if let Ok(target) = std::fs::canonicalize(&path) {
-                files.insert(target);
+            for path in std::iter::once(&entry.plugin).chain(&entry.secret_file) {
+                let path = absolute(path);
+                if let Ok(target) = std::fs::canonicalize(&path) {
+                    files.insert(target);
+                }
+                files.insert(path);
             }
-            files.insert(path);
         }
         *self.watched_files.lock().unwrap() = files;
     }

@@ -1,0 +1,310 @@
+//! `bench compare`: pyrus-host serving hello-bot against a native axum handler doing the same
+//! work and against the Flask sample under gunicorn, with the same signed requests, the same
+//! load, in one run; then per-call cost in process, startup with 100 plugins, and memory.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+
+use crate::load::{self, Load, Target};
+use crate::server::{free_port, sign, us, RunningHost, SECRET};
+
+pub struct Options {
+    pub duration: Duration,
+    pub connections: usize,
+    pub plugins: usize,
+    pub inprocess_calls: usize,
+}
+
+pub fn run(repo: &Path, host_bin: &Path, opts: &Options) -> anyhow::Result<()> {
+    let plugins = repo.join("plugins/target/wasm32-wasip2/release");
+    let hello = plugins.join("hello_bot.wasm");
+    if !hello.exists() {
+        bail!("{} not found: run scripts/build-plugins", hello.display());
+    }
+    let bodies = bodies(repo)?;
+    let generator = if load::wrk_available() {
+        "wrk -t2"
+    } else {
+        "in-process threads (install wrk for a lighter client)"
+    };
+    println!(
+        "load: {} connections for {} s per cell, client: {generator}",
+        opts.connections,
+        opts.duration.as_secs()
+    );
+
+    let host = RunningHost::start(host_bin, &host_config(&hello))?;
+    let mut native_cmd = Command::new(std::env::current_exe()?);
+    native_cmd.arg("serve-native");
+    let native = RunningHost::spawn(native_cmd, tempfile::tempdir()?)?;
+    let flask = start_flask(repo)?;
+
+    let mut targets: Vec<(&str, String)> = vec![
+        (
+            "pyrus-host + hello-bot",
+            format!("{}/bots/hello", host.base),
+        ),
+        (
+            "native axum (ceiling)",
+            format!("{}/bots/hello", native.base),
+        ),
+    ];
+    match &flask {
+        Some(f) => targets.push(("Flask + gunicorn -w 2", format!("{}/", f.base))),
+        None => println!("Flask baseline SKIPPED: python3 with flask and gunicorn, and ../shared/baselines, are needed"),
+    }
+
+    println!();
+    println!(
+        "{:<24} {:<22} {:>10} {:>10} {:>10}",
+        "target", "body", "req/s", "p50 us", "p99 us"
+    );
+    let mut results: Vec<(String, String, Load)> = Vec::new();
+    for (body_name, body) in &bodies {
+        let sig = sign(body);
+        for (name, url) in &targets {
+            check_reply(url, body, &sig).with_context(|| format!("{name} answered wrongly"))?;
+            let load = load::run(
+                &Target {
+                    url,
+                    body,
+                    sig: &sig,
+                    wrk_request: None,
+                },
+                opts.connections,
+                opts.duration,
+            )?;
+            println!(
+                "{:<24} {:<22} {:>10.0} {:>10.0} {:>10.0}",
+                name,
+                body_name,
+                load.rps,
+                us(load.p50),
+                us(load.p99)
+            );
+            results.push((name.to_string(), body_name.clone(), load));
+        }
+    }
+    println!();
+    for (body_name, _) in &bodies {
+        let rps = |target: &str| {
+            results
+                .iter()
+                .find(|(n, b, _)| n == target && b == body_name)
+                .map(|(_, _, l)| l.rps)
+        };
+        let host_rps = rps(targets[0].0).unwrap_or(0.0);
+        if let Some(native_rps) = rps(targets[1].0) {
+            println!("{body_name}: host/native = {:.2}", host_rps / native_rps);
+        }
+        if let Some(flask_rps) = targets.get(2).and_then(|t| rps(t.0)) {
+            println!("{body_name}: host/Flask  = {:.1}x", host_rps / flask_rps);
+        }
+    }
+    drop((host, native, flask));
+
+    inprocess(&hello, &bodies[0].1, opts.inprocess_calls)?;
+    many_plugins(host_bin, &hello, opts)?;
+    Ok(())
+}
+
+fn host_config(hello: &Path) -> String {
+    format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\ncompile_cache = false\nwatch = false\n\
+         [bots.hello]\nplugin = {:?}\nsecret = {{ env = \"BENCH_SECRET\" }}\n",
+        hello.display().to_string()
+    )
+}
+
+/// The small hand-written fixture, and the real capture closest to 30 KB when the shared
+/// samples are there.
+fn bodies(repo: &Path) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    let small = std::fs::read(repo.join("tests/fixtures/comment-event.json"))?;
+    let mut out = vec![(format!("small ({} B)", small.len()), small)];
+    let real = repo.join("../shared/samples/real");
+    match std::fs::read_dir(&real) {
+        Ok(entries) => {
+            let closest = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "json"))
+                .min_by_key(|p| {
+                    let len = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0) as i64;
+                    (len - 30_000).abs()
+                });
+            if let Some(path) = closest {
+                let body = std::fs::read(&path)?;
+                out.push((format!("real ({} KB)", body.len() / 1024), body));
+            }
+        }
+        Err(_) => println!("real body SKIPPED: ../shared/samples/real not found"),
+    }
+    Ok(out)
+}
+
+fn check_reply(url: &str, body: &[u8], sig: &str) -> anyhow::Result<()> {
+    let reply = ureq::post(url)
+        .set("X-Pyrus-Sig", sig)
+        .set("Content-Type", "application/json")
+        .send_bytes(body)?
+        .into_string()?;
+    if !reply.contains("This task approved by bot.") || !reply.contains("approved") {
+        bail!("unexpected reply: {reply}");
+    }
+    Ok(())
+}
+
+fn start_flask(repo: &Path) -> anyhow::Result<Option<RunningHost>> {
+    let baseline: PathBuf = repo.join("../shared/baselines");
+    if !load::flask_available() || !baseline.join("flask_bot.py").exists() {
+        return Ok(None);
+    }
+    let port = free_port()?;
+    let mut cmd = Command::new("python3");
+    cmd.args([
+        "-m",
+        "gunicorn",
+        "-w",
+        "2",
+        "-b",
+        &format!("127.0.0.1:{port}"),
+    ])
+    .arg("--chdir")
+    .arg(&baseline)
+    .arg("flask_bot:app");
+    RunningHost::spawn_on_port(cmd, port, tempfile::tempdir()?).map(Some)
+}
+
+/// Per-call cost without HTTP: fresh store, instantiate, call, drop.
+fn inprocess(hello: &Path, body: &[u8], calls: usize) -> anyhow::Result<()> {
+    use pyrus_host::cache::CompileCache;
+    use pyrus_host::config::Config;
+    use pyrus_host::registry::Registry;
+    use pyrus_host::runtime::{CallInfo, Runtime};
+
+    std::env::set_var("BENCH_SECRET", SECRET);
+    let dir = tempfile::tempdir()?;
+    let config = Config::parse(&dir.path().join("bench.toml"), &host_config(hello))?;
+    let runtime = Runtime::new(config.engine_settings())?;
+    let (registry, report) = Registry::build(
+        &runtime,
+        &CompileCache::new(runtime.engine(), None),
+        &config,
+        None,
+    );
+    if let Some(e) = report.errors.into_iter().next() {
+        return Err(e.into());
+    }
+    let bot = registry.bot("hello").context("hello is loaded")?;
+    let body = String::from_utf8(body.to_vec())?;
+    let info = || CallInfo {
+        name: "hello".into(),
+        attempt: 1,
+        max_attempts: None,
+        user_agent: None,
+        settings: None,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut times = Vec::with_capacity(calls);
+    rt.block_on(async {
+        for i in 0..calls + 1000 {
+            let started = Instant::now();
+            let reply = bot.plugin.handle(&runtime, info(), body.clone()).await?;
+            let took = started.elapsed();
+            if reply.is_none() {
+                bail!("no reply");
+            }
+            if i >= 1000 {
+                times.push(took); // after warm-up
+            }
+        }
+        Ok(())
+    })?;
+    times.sort();
+    let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
+    println!();
+    println!(
+        "in process, fresh instance per call (instantiate + call + drop, small body, {calls} calls): p50 {:.1} us, p99 {:.1} us",
+        us(pct(0.5)),
+        us(pct(0.99))
+    );
+    Ok(())
+}
+
+/// Startup with N distinct plugins (copies of hello-bot made unique), cold and warm cache,
+/// and memory idle and under load spread over all of them.
+fn many_plugins(host_bin: &Path, hello: &Path, opts: &Options) -> anyhow::Result<()> {
+    let n = opts.plugins;
+    let dir = tempfile::tempdir()?;
+    let bytes = std::fs::read(hello)?;
+    let mut config = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\ncache_dir = {:?}\nwatch = false\n",
+        dir.path().join("cache").display().to_string()
+    );
+    for i in 0..n {
+        let path = dir.path().join(format!("hello-{i:03}.wasm"));
+        std::fs::write(
+            &path,
+            crate::reload::with_custom_section(&bytes, &format!("copy-{i}")),
+        )?;
+        config.push_str(&format!(
+            "[bots.hello-{i:03}]\nplugin = {:?}\nsecret = {{ env = \"BENCH_SECRET\" }}\n",
+            path.display().to_string()
+        ));
+    }
+    println!();
+    let mut warm_host = None;
+    for label in ["cold cache", "warm cache"] {
+        let started = Instant::now();
+        let host = RunningHost::start(host_bin, &config)?;
+        let took = started.elapsed();
+        let loaded = host
+            .startup_log
+            .iter()
+            .find(|l| l.contains("plugins loaded"))
+            .cloned()
+            .unwrap_or_default();
+        let json: serde_json::Value = serde_json::from_str(&loaded).unwrap_or_default();
+        println!(
+            "startup with {n} plugins, {label}: {:.0} ms to listening ({} compiled, {} from cache)",
+            took.as_secs_f64() * 1e3,
+            json["fields"]["compiled"],
+            json["fields"]["cached"]
+        );
+        warm_host = Some(host);
+    }
+    let host = warm_host.unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let (idle, _) = host.rss_kib();
+    let body = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/comment-event.json"),
+    )?;
+    let sig = sign(&body);
+    let url = format!("{}/bots/hello-000", host.base);
+    let rotate = format!(
+        "request = function() return wrk.format(nil, string.format(\"/bots/hello-%03d\", math.random(0, {}))) end",
+        n - 1
+    );
+    let load = load::run(
+        &Target {
+            url: &url,
+            body: &body,
+            sig: &sig,
+            wrk_request: Some(&rotate),
+        },
+        opts.connections,
+        opts.duration,
+    )?;
+    let (_, peak) = host.rss_kib();
+    println!(
+        "RSS with {n} plugins: idle {} MiB, peak under load {} MiB ({:.0} req/s spread over all {n})",
+        idle / 1024,
+        peak / 1024,
+        load.rps
+    );
+    Ok(())
+}

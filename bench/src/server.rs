@@ -1,0 +1,147 @@
+//! Starting the servers under test, and what every benchmark shares.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use hmac::{Hmac, Mac};
+use sha1::Sha1;
+
+/// The secret every benchmark signs with: the one the Flask baseline has built in.
+pub const SECRET: &str = "This-is-bot-secret-key";
+
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+pub fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+pub fn sign(body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha1>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// A `pyrus-host serve` on a free port; killed on drop.
+/// A server under test, in its own process, on a free port; killed on drop.
+pub struct RunningHost {
+    child: Child,
+    pub base: String,
+    /// What the server logged until it listened.
+    pub startup_log: Vec<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl RunningHost {
+    /// `pyrus-host serve` with `config_text`.
+    pub fn start(bin: &Path, config_text: &str) -> anyhow::Result<RunningHost> {
+        let dir = tempfile::tempdir()?;
+        let config = dir.path().join("bench.toml");
+        std::fs::write(&config, config_text)?;
+        let mut cmd = Command::new(bin);
+        cmd.args(["--log-format", "json", "serve", "--config"])
+            .arg(&config)
+            .env("BENCH_SECRET", SECRET)
+            // Per-call log lines would measure the terminal, not the host.
+            .env("RUST_LOG", "warn,pyrus_host=info,pyrus_host::server=warn");
+        Self::spawn(cmd, dir)
+    }
+
+    /// A server that logs `{"fields":{"message":"listening","addr":..}}` on stderr once it
+    /// accepts connections (pyrus-host, and `bench serve-native`).
+    pub fn spawn(mut cmd: Command, dir: tempfile::TempDir) -> anyhow::Result<RunningHost> {
+        let mut child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("start {cmd:?}"))?;
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = BufReader::new(stderr).lines();
+        let mut startup_log = Vec::new();
+        let addr = loop {
+            let Some(line) = lines.next() else {
+                bail!("{cmd:?} exited before listening: {startup_log:?}");
+            };
+            let line = line?;
+            let json: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+            startup_log.push(line);
+            if json["fields"]["message"] == "listening" {
+                break json["fields"]["addr"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+            }
+        };
+        // Keep draining stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Ok(RunningHost {
+            child,
+            base: format!("http://{addr}"),
+            startup_log,
+            _dir: dir,
+        })
+    }
+
+    /// A server on a known port that answers HTTP once up (Flask under gunicorn).
+    pub fn spawn_on_port(
+        mut cmd: Command,
+        port: u16,
+        dir: tempfile::TempDir,
+    ) -> anyhow::Result<RunningHost> {
+        let child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("start {cmd:?}"))?;
+        let host = RunningHost {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            startup_log: Vec::new(),
+            _dir: dir,
+        };
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if started.elapsed() > Duration::from_secs(30) {
+                bail!("{cmd:?} did not listen on port {port}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(host)
+    }
+
+    /// Resident memory now and at its peak, in KiB.
+    pub fn rss_kib(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+                .unwrap_or(0)
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+
+    pub fn peak_rss_kib(&self) -> u64 {
+        self.rss_kib().1
+    }
+}
+
+impl Drop for RunningHost {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A free TCP port on loopback (for servers that cannot report the one they chose).
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}

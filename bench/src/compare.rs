@@ -178,7 +178,18 @@ fn start_flask(repo: &Path) -> anyhow::Result<Option<RunningHost>> {
 }
 
 /// Per-call cost without HTTP: fresh store, instantiate, call, drop.
-fn inprocess(hello: &Path, body: &[u8], calls: usize) -> anyhow::Result<()> {
+pub fn inprocess(hello: &Path, body: &[u8], calls: usize) -> anyhow::Result<()> {
+    inprocess_with(hello, None, body, calls)
+}
+
+/// Like [`inprocess`], for any bot plugin with host `settings` (e.g. the test plugin's
+/// `nothing` mode, to see the host's own share of a call).
+pub fn inprocess_with(
+    plugin: &Path,
+    settings: Option<&str>,
+    body: &[u8],
+    calls: usize,
+) -> anyhow::Result<()> {
     use pyrus_host::cache::CompileCache;
     use pyrus_host::config::Config;
     use pyrus_host::registry::Registry;
@@ -186,7 +197,11 @@ fn inprocess(hello: &Path, body: &[u8], calls: usize) -> anyhow::Result<()> {
 
     std::env::set_var("BENCH_SECRET", SECRET);
     let dir = tempfile::tempdir()?;
-    let config = Config::parse(&dir.path().join("bench.toml"), &host_config(hello))?;
+    let mut text = host_config(plugin);
+    if let Some(settings) = settings {
+        text.push_str(&format!("settings = {settings:?}\n"));
+    }
+    let config = Config::parse(&dir.path().join("bench.toml"), &text)?;
     let runtime = Runtime::new(config.engine_settings())?;
     let (registry, report) = Registry::build(
         &runtime,
@@ -204,7 +219,7 @@ fn inprocess(hello: &Path, body: &[u8], calls: usize) -> anyhow::Result<()> {
         attempt: 1,
         max_attempts: None,
         user_agent: None,
-        settings: None,
+        settings: bot.settings.clone(),
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -215,7 +230,7 @@ fn inprocess(hello: &Path, body: &[u8], calls: usize) -> anyhow::Result<()> {
             let started = Instant::now();
             let reply = bot.plugin.handle(&runtime, info(), body.clone()).await?;
             let took = started.elapsed();
-            if reply.is_none() {
+            if reply.is_none() && settings.is_none() {
                 bail!("no reply");
             }
             if i >= 1000 {
@@ -228,7 +243,9 @@ fn inprocess(hello: &Path, body: &[u8], calls: usize) -> anyhow::Result<()> {
     let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
     println!();
     println!(
-        "in process, fresh instance per call (instantiate + call + drop, small body, {calls} calls): p50 {:.1} us, p99 {:.1} us",
+        "in process, fresh instance per call (instantiate + call + drop, {} B body, {calls} calls, {}): p50 {:.1} us, p99 {:.1} us",
+        body.len(),
+        plugin.file_name().unwrap_or_default().to_string_lossy(),
         us(pct(0.5)),
         us(pct(0.99))
     );

@@ -60,6 +60,17 @@ enum Bench {
         #[arg(long, default_value_t = 20_000)]
         inprocess_calls: usize,
     },
+    /// Per-call cost without HTTP (fresh store, instantiate, call, drop), e.g. to profile.
+    Inprocess {
+        #[arg(long, default_value_t = 20_000)]
+        calls: usize,
+        /// The plugin file (default: hello-bot).
+        #[arg(long)]
+        plugin: Option<PathBuf>,
+        /// Host settings for the plugin.
+        #[arg(long)]
+        settings: Option<String>,
+    },
     /// Internal: the native axum server `compare` measures against.
     #[command(hide = true)]
     ServeNative,
@@ -118,6 +129,17 @@ fn main() -> anyhow::Result<()> {
                 inprocess_calls,
             },
         ),
+        Bench::Inprocess {
+            calls,
+            plugin,
+            settings,
+        } => {
+            let body = std::fs::read(repo.join("tests/fixtures/comment-event.json"))?;
+            let plugin = plugin.unwrap_or_else(|| {
+                repo.join("plugins/target/wasm32-wasip2/release/hello_bot.wasm")
+            });
+            compare::inprocess_with(&plugin, settings.as_deref(), &body, calls)
+        }
         Bench::ServeNative => unreachable!("handled before"),
     }
 }

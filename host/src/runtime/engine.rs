@@ -55,6 +55,7 @@ pub fn new_engine(settings: &EngineSettings) -> anyhow::Result<Engine> {
         // than one (see the performance notes in the README).
         .linear_memory_keep_resident(1 << 20)
         .table_keep_resident(64 << 10)
+        .async_stack_keep_resident(256 << 10)
         .pagemap_scan(wasmtime::Enabled::Auto);
 
     let mut config = Config::new();

@@ -134,6 +134,16 @@ impl RunningHost {
 
 impl Drop for RunningHost {
     fn drop(&mut self) {
+        // SIGTERM first: gunicorn's master then stops its workers, which SIGKILL would orphan.
+        // SAFETY: kill(2) on the pid of a child this process spawned.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        let deadline = std::time::Instant::now() + Duration::from_secs(3);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -101,7 +101,27 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-/// A running `pyrus-host serve`; killed on drop.
+/// Hosts kept in statics (shared by a test binary's tests) are never dropped, so every host
+/// is also killed when the test process exits.
+fn kill_at_exit(pid: u32) {
+    static PIDS: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+    static REGISTER: std::sync::Once = std::sync::Once::new();
+    extern "C" fn kill_all() {
+        if let Ok(pids) = PIDS.lock() {
+            for pid in pids.iter() {
+                // SAFETY: kill(2) on a pid this process spawned; no memory is touched.
+                unsafe { libc::kill(*pid as libc::pid_t, libc::SIGKILL) };
+            }
+        }
+    }
+    REGISTER.call_once(|| {
+        // SAFETY: registers a plain extern "C" function with no captured state.
+        unsafe { libc::atexit(kill_all) };
+    });
+    PIDS.lock().unwrap().push(pid);
+}
+
+/// A running `pyrus-host serve`; killed on drop (and at exit, see `kill_at_exit`).
 pub struct Host {
     child: Child,
     pub base: String,
@@ -307,6 +327,7 @@ impl HostBuilder {
     pub fn start(self) -> Host {
         let (dir, config) = self.prepare();
         let mut child = self.command(&config).spawn().expect("start pyrus-host");
+        kill_at_exit(child.id());
         let stderr = child.stderr.take().unwrap();
         let log = Arc::new(Mutex::new(String::new()));
         let (tx, rx) = std::sync::mpsc::channel();

@@ -2,6 +2,7 @@
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 use super::de::null_default;
@@ -159,6 +160,23 @@ pub struct ProjectItem {
     pub parent: Option<Id>,
 }
 
+/// Types whose value is an object or an array (or an unknown type, kept verbatim).
+fn is_composite(kind: &FieldType) -> bool {
+    matches!(
+        kind,
+        FieldType::Catalog
+            | FieldType::File
+            | FieldType::Person
+            | FieldType::Author
+            | FieldType::Table
+            | FieldType::MultipleChoice
+            | FieldType::Title
+            | FieldType::FormLink
+            | FieldType::Project
+            | FieldType::Other(_)
+    )
+}
+
 fn checkmark_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
     Ok(match Option::<Value>::deserialize(d)? {
         Some(Value::String(s)) => parse_checkmark(&s),
@@ -182,8 +200,11 @@ impl FieldValue {
             None | Some(Value::Null) => return FieldValue::Empty,
             Some(v) => v,
         };
-        fn typed<T: DeserializeOwned>(raw: &Value) -> Option<T> {
-            T::deserialize(raw).ok()
+        if is_composite(kind) {
+            return match serde_json::value::to_raw_value(&raw) {
+                Ok(text) => Self::from_raw(kind, Some(&text)),
+                Err(_) => FieldValue::Unknown(raw),
+            };
         }
         let text = |raw: &Value| raw.as_str().map(str::to_owned);
         let typed_value = match kind {
@@ -211,20 +232,45 @@ impl FieldValue {
             }
             .map(FieldValue::Checkmark),
             FieldType::Flag => text(&raw).map(FieldValue::Flag),
-            FieldType::Catalog => typed(&raw).map(FieldValue::Catalog),
-            FieldType::File => typed(&raw).map(FieldValue::Files),
-            FieldType::Person | FieldType::Author => {
-                typed(&raw).map(|p| FieldValue::Person(Box::new(p)))
-            }
-            FieldType::Table => typed(&raw).map(FieldValue::Table),
-            FieldType::MultipleChoice => typed(&raw).map(FieldValue::MultipleChoice),
-            FieldType::Title => typed(&raw).map(FieldValue::Title),
-            FieldType::FormLink => typed(&raw).map(FieldValue::FormLink),
             FieldType::Step => raw.as_i64().map(FieldValue::Step),
-            FieldType::Project => typed(&raw).map(FieldValue::Project),
-            FieldType::Other(_) => None,
+            _ => None,
         };
         typed_value.unwrap_or(FieldValue::Unknown(raw))
+    }
+
+    /// Types a value still in JSON text. Composite values (catalog, table, title...) are
+    /// parsed straight into their types, without building a `serde_json::Value` tree first:
+    /// that tree was the largest cost of parsing a task.
+    pub(crate) fn from_raw(kind: &FieldType, raw: Option<&RawValue>) -> FieldValue {
+        let Some(raw) = raw else {
+            return FieldValue::Empty;
+        };
+        let text = raw.get();
+        if !is_composite(kind) {
+            return Self::from_json(kind, serde_json::from_str(text).ok());
+        }
+        if text == "null" {
+            return FieldValue::Empty;
+        }
+        fn typed<T: DeserializeOwned>(text: &str) -> Option<T> {
+            serde_json::from_str(text).ok()
+        }
+        let typed_value = match kind {
+            FieldType::Catalog => typed(text).map(FieldValue::Catalog),
+            FieldType::File => typed(text).map(FieldValue::Files),
+            FieldType::Person | FieldType::Author => {
+                typed(text).map(|p| FieldValue::Person(Box::new(p)))
+            }
+            FieldType::Table => typed(text).map(FieldValue::Table),
+            FieldType::MultipleChoice => typed(text).map(FieldValue::MultipleChoice),
+            FieldType::Title => typed(text).map(FieldValue::Title),
+            FieldType::FormLink => typed(text).map(FieldValue::FormLink),
+            FieldType::Project => typed(text).map(FieldValue::Project),
+            _ => None,
+        };
+        typed_value.unwrap_or_else(|| {
+            FieldValue::Unknown(serde_json::from_str(text).unwrap_or(Value::Null))
+        })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -321,14 +367,14 @@ impl<'de> Deserialize<'de> for Field {
             code: Option<String>,
             #[serde(rename = "type", default)]
             kind: FieldType,
-            value: Option<Value>,
+            value: Option<Box<RawValue>>,
             duration: Option<i64>,
             parent_id: Option<Id>,
             row_id: Option<i64>,
         }
         let raw = Raw::deserialize(d)?;
         Ok(Field {
-            value: FieldValue::from_json(&raw.kind, raw.value),
+            value: FieldValue::from_raw(&raw.kind, raw.value.as_deref()),
             id: raw.id,
             name: raw.name,
             code: raw.code,

@@ -463,3 +463,41 @@ fn config_errors_name_the_key_and_stop_the_host() {
         );
     }
 }
+
+#[test]
+fn sign_prints_the_signature_with_only_that_bots_secret_available() {
+    let (dir, config) = Host::builder(
+        "[bots.hello]\nplugin = \"{plugins}/hello_bot.wasm\"\nsecret = { file = \"hello.key\" }\n\
+         [bots.other]\nplugin = \"{plugins}/hello_bot.wasm\"\nsecret = { env = \"E2E_UNSET_FOR_SIGN\" }\n",
+    )
+    .file("hello.key", format!("{HELLO_SECRET}\n"))
+    .prepare();
+    let body = dir.path().join("body.json");
+    std::fs::write(&body, fixture("comment-event.json")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pyrus-host"))
+        .args(["sign", "--config"])
+        .arg(&config)
+        .arg("hello")
+        .arg(&body)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        support::sign(HELLO_SECRET, &fixture("comment-event.json"))
+    );
+    // The other bot's secret is not there: signing for it names the key.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pyrus-host"))
+        .args(["sign", "--config"])
+        .arg(&config)
+        .arg("other")
+        .arg(&body)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bots.other.secret"));
+}

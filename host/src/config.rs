@@ -217,22 +217,7 @@ impl Config {
             for (name, entry) in entries {
                 let key = format!("{kind}.{name}");
                 let name = PluginName::new(name).map_err(|e| err(&key, e.to_string()))?;
-                let secret_key = format!("{key}.secret");
-                let source: SecretSource = entry
-                    .secret
-                    .ok_or_else(|| {
-                        err(
-                            &secret_key,
-                            format!("missing: every call is verified with it. {SECRET_FORMS}"),
-                        )
-                    })?
-                    .try_into()
-                    .map_err(|_| {
-                        err(&secret_key, format!("not a secret source. {SECRET_FORMS}"))
-                    })?;
-                let secret = source
-                    .resolve(&base)
-                    .map_err(|e| err(&secret_key, e.to_string()))?;
+                let (source, secret) = secret(entry.secret, &key, &base, &err)?;
                 let limits = limits(&entry.limits, &defaults, &key, &err)?;
                 out.insert(
                     name,
@@ -280,6 +265,52 @@ impl Config {
             extensions,
         })
     }
+}
+
+/// Reads the secret of the entry at `key` (`bots.hello`).
+fn secret(
+    raw: Option<toml::Value>,
+    key: &str,
+    base: &Path,
+    err: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<(SecretSource, Secret), ConfigError> {
+    let secret_key = format!("{key}.secret");
+    let source: SecretSource = raw
+        .ok_or_else(|| {
+            err(
+                &secret_key,
+                format!("missing: every call is verified with it. {SECRET_FORMS}"),
+            )
+        })?
+        .try_into()
+        .map_err(|_| err(&secret_key, format!("not a secret source. {SECRET_FORMS}")))?;
+    let secret = source
+        .resolve(base)
+        .map_err(|e| err(&secret_key, e.to_string()))?;
+    Ok((source, secret))
+}
+
+/// Reads just the secret of the bot (or else extension) `name` in the config at `path`,
+/// for tools that sign a body: the other plugins' secrets need not be available.
+pub fn load_secret(path: &Path, name: &str) -> Result<Secret, ConfigError> {
+    let err = |key: &str, problem: String| ConfigError {
+        file: path.to_path_buf(),
+        key: key.to_string(),
+        problem,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| err("(file)", e.to_string()))?;
+    let mut raw: RawConfig =
+        toml::from_str(&text).map_err(|e| err("(syntax)", e.message().to_string()))?;
+    let (key, entry) = match (raw.bots.remove(name), raw.extensions.remove(name)) {
+        (Some(entry), _) => (format!("bots.{name}"), entry),
+        (None, Some(entry)) => (format!("extensions.{name}"), entry),
+        (None, None) => return Err(err(name, "no bot or extension of that name".into())),
+    };
+    let base = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    Ok(secret(entry.secret, &key, base, &err)?.1)
 }
 
 fn limits(

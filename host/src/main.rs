@@ -45,7 +45,8 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
-    /// Print the X-Pyrus-Sig a body needs for a configured bot, to send a test call with curl:
+    /// Print the X-Pyrus-Sig a body needs for a configured bot or extension (only its secret
+    /// must be available), to send a test call with curl:
     ///
     ///   curl -H "X-Pyrus-Sig: $(pyrus-host sign -c host.toml hello body.json)" \
     ///        --data-binary @body.json http://127.0.0.1:8080/bots/hello
@@ -54,7 +55,7 @@ enum Command {
         /// The TOML config file.
         #[arg(long, short)]
         config: PathBuf,
-        /// The bot whose secret signs the body.
+        /// The bot (or extension) whose secret signs the body.
         bot: String,
         /// The file holding the exact body bytes to send.
         body: PathBuf,
@@ -90,15 +91,9 @@ fn init_logging(format: LogFormat) {
 }
 
 fn sign(config_path: PathBuf, bot: String, body: PathBuf) -> anyhow::Result<()> {
-    let config = Config::load(&config_path)?;
-    let entry = config
-        .bots
-        .iter()
-        .find(|(name, _)| name.as_str() == bot)
-        .map(|(_, entry)| entry)
-        .with_context(|| format!("{}: no bot named {bot:?}", config_path.display()))?;
+    let secret = pyrus_host::config::load_secret(&config_path, &bot)?;
     let bytes = std::fs::read(&body).with_context(|| format!("cannot read {}", body.display()))?;
-    println!("{}", pyrus_host::signature::sign(&entry.secret, &bytes));
+    println!("{}", pyrus_host::signature::sign(&secret, &bytes));
     Ok(())
 }
 

@@ -80,14 +80,8 @@ fn peek_task_id(text: &str) -> Result<Option<String>, Failure> {
         #[serde(rename = "TaskId")]
         legacy_task_id: Option<serde::de::IgnoredAny>,
     }
-    webhook::require_json_object(text)?;
-    let envelope: Envelope = serde_json::from_str(text).map_err(|e| {
-        Failure::bad_request(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_json",
-            format!("the body is not a bot request: {e}"),
-        ))
-    })?;
+    // One pass over the body: this both validates it and reads `task_id`.
+    let envelope: Envelope = webhook::parse_json_object(text)?;
     if envelope.legacy_task_id.is_some() && envelope.task_id.is_none() {
         return Err(Failure::bad_request(ApiError::new(
             StatusCode::BAD_REQUEST,

@@ -139,6 +139,12 @@ pub fn call_failure(what: &str, e: CallError, plugin_error_status: StatusCode) -
 pub fn require_json_object(text: &str) -> Result<(), Failure> {
     #[derive(serde::Deserialize)]
     struct AnyObject {}
+    parse_json_object::<AnyObject>(text).map(|_| ())
+}
+
+/// Parses `text`, which must be one JSON object, into `T` in a single pass (the parse also
+/// validates the whole body).
+pub fn parse_json_object<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Failure> {
     let not_object = |detail: String| {
         Failure::bad_request(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -150,7 +156,5 @@ pub fn require_json_object(text: &str) -> Result<(), Failure> {
     if !text.trim_start().starts_with('{') {
         return Err(not_object("it does not start with '{'".into()));
     }
-    serde_json::from_str::<AnyObject>(text)
-        .map(|_| ())
-        .map_err(|e| not_object(e.to_string()))
+    serde_json::from_str(text).map_err(|e| not_object(e.to_string()))
 }

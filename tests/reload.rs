@@ -269,3 +269,22 @@ fn a_warm_cache_start_does_not_compile() {
     assert_eq!(warm.post_signed("/bots/live", SECRET, &body()).status, 200);
     assert_eq!(warm.post_signed("/bots/other", SECRET, &body()).status, 200);
 }
+
+/// Reading the watched files (backups, `pyrus-host check`, another host starting) is not a
+/// change: it must not reload.
+#[test]
+fn reading_the_files_does_not_reload() {
+    let host = start("");
+    // Let the start-up settle, then read everything the host watches, several times.
+    std::thread::sleep(Duration::from_millis(300));
+    for _ in 0..5 {
+        std::fs::read(host.dir().join("live.wasm")).unwrap();
+        std::fs::read(host.dir().join("host.toml")).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(600));
+    let reloads = host.get("/healthz").json()["reload"]["reloads"].clone();
+    assert_eq!(reloads, 0, "{}", host.log());
+    // A write still does.
+    std::fs::write(host.dir().join("live.wasm"), bytes("copy-field-bot")).unwrap();
+    wait_until("the write is served", WAIT, || version(&host) == Ok("copy"));
+}

@@ -22,7 +22,8 @@ pub const MAX_TIMEOUT_MS: u64 = 60_000;
 /// A Pyrus comment or extension reply is small; 16 MiB is far past any real one.
 pub const MAX_REPLY_KB: u64 = 16 * 1024;
 
-const SECRET_FORMS: &str = "Use secret = { env = \"VAR\" } or secret = { file = \"PATH\" } (inline secrets are not accepted)";
+const SECRET_FORMS: &str =
+    "Use { env = \"VAR\" } or { file = \"PATH\" } (inline secrets are not accepted)";
 
 /// A config that parsed and validated, with secrets resolved.
 #[derive(Debug)]
@@ -33,6 +34,21 @@ pub struct Config {
     pub max_wasm_stack: usize,
     pub bots: BTreeMap<PluginName, PluginConfig>,
     pub extensions: BTreeMap<PluginName, PluginConfig>,
+    /// Secrets that could not be read, when loaded with [`Secrets::Defer`]; those plugins
+    /// carry a placeholder that verifies nothing real.
+    pub unavailable_secrets: Vec<ConfigError>,
+    /// `[admin] token`: the admin page is served only when it is set.
+    pub admin_token: Option<Arc<Secret>>,
+}
+
+/// Whether every secret must be readable when the config loads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Secrets {
+    /// Serving: a missing secret is an error.
+    Require,
+    /// Tools that never verify a call (`check`, `call`): a missing secret is recorded in
+    /// [`Config::unavailable_secrets`] and loading goes on.
+    Defer,
 }
 
 #[derive(Debug, Clone)]
@@ -43,6 +59,18 @@ pub struct ServerConfig {
     pub cache_dir: Option<PathBuf>,
     /// Whether to watch the config and plugin files and reload on change.
     pub watch: bool,
+    /// How long a shutdown waits for calls in flight.
+    pub shutdown_grace: Duration,
+    /// Serve HTTPS with this certificate and key instead of plain HTTP.
+    pub tls: Option<TlsConfig>,
+}
+
+/// `[server.tls]`: PEM files, resolved against the config's folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// The certificate chain, leaf first.
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 /// One `[bots.NAME]` or `[extensions.NAME]` entry.
@@ -76,6 +104,8 @@ struct RawConfig {
     #[serde(default)]
     defaults: RawLimits,
     #[serde(default)]
+    admin: RawAdmin,
+    #[serde(default)]
     bots: BTreeMap<String, RawPlugin>,
     #[serde(default)]
     extensions: BTreeMap<String, RawPlugin>,
@@ -93,6 +123,27 @@ struct RawServer {
     compile_cache: bool,
     #[serde(default = "yes")]
     watch: bool,
+    #[serde(default = "default_shutdown_grace_ms")]
+    shutdown_grace_ms: u64,
+    tls: Option<RawTls>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTls {
+    cert: PathBuf,
+    key: PathBuf,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAdmin {
+    token: Option<toml::Value>,
+}
+
+/// Long enough for a call at the longest plugin timeout Pyrus allows to finish.
+fn default_shutdown_grace_ms() -> u64 {
+    MAX_TIMEOUT_MS
 }
 
 impl Default for RawServer {
@@ -103,6 +154,8 @@ impl Default for RawServer {
             cache_dir: None,
             compile_cache: true,
             watch: true,
+            shutdown_grace_ms: default_shutdown_grace_ms(),
+            tls: None,
         }
     }
 }
@@ -166,18 +219,27 @@ impl Config {
 
     /// Reads, parses and validates `path`, resolving every secret.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Self::load_with(path, Secrets::Require)
+    }
+
+    /// Like [`Config::load`], with a choice about unreadable secrets.
+    pub fn load_with(path: &Path, secrets: Secrets) -> Result<Config, ConfigError> {
         let err = |key: &str, problem: String| ConfigError {
             file: path.to_path_buf(),
             key: key.to_string(),
             problem,
         };
         let text = std::fs::read_to_string(path).map_err(|e| err("(file)", e.to_string()))?;
-        Self::parse(path, &text)
+        Self::parse_with(path, &text, secrets)
     }
 
     /// Parses config text as if it were read from `path` (relative paths resolve against
     /// `path`'s folder).
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        Self::parse_with(path, text, Secrets::Require)
+    }
+
+    fn parse_with(path: &Path, text: &str, secrets: Secrets) -> Result<Config, ConfigError> {
         let err = |key: &str, problem: String| ConfigError {
             file: path.to_path_buf(),
             key: key.to_string(),
@@ -212,12 +274,22 @@ impl Config {
         }
         let defaults = limits(&raw.defaults, &Limits::default(), "defaults", &err)?;
 
-        let section = |kind: &str, entries: BTreeMap<String, RawPlugin>| {
+        let mut unavailable_secrets = Vec::new();
+        let mut section = |kind: &str, entries: BTreeMap<String, RawPlugin>| {
             let mut out = BTreeMap::new();
             for (name, entry) in entries {
                 let key = format!("{kind}.{name}");
                 let name = PluginName::new(name).map_err(|e| err(&key, e.to_string()))?;
-                let (source, secret) = secret(entry.secret, &key, &base, &err)?;
+                let (source, secret) = match secret(entry.secret, &key, &base, &err) {
+                    Ok(found) => found,
+                    Err(e) if secrets == Secrets::Defer => {
+                        unavailable_secrets.push(e);
+                        // Never served: only tools that do not verify load with Defer.
+                        let placeholder = SecretSource::Env { env: String::new() };
+                        (placeholder, Secret::new(b"\0unavailable"))
+                    }
+                    Err(e) => return Err(e),
+                };
                 let limits = limits(&entry.limits, &defaults, &key, &err)?;
                 out.insert(
                     name,
@@ -238,6 +310,23 @@ impl Config {
         let bots = section("bots", raw.bots)?;
         let extensions = section("extensions", raw.extensions)?;
 
+        if raw.server.shutdown_grace_ms > 3_600_000 {
+            return Err(err(
+                "server.shutdown_grace_ms",
+                format!(
+                    "{} is out of range 0..=3600000",
+                    raw.server.shutdown_grace_ms
+                ),
+            ));
+        }
+        let admin_token = match raw.admin.token {
+            None => None,
+            Some(raw) => Some(Arc::new(secret(Some(raw), "admin", &base, &err)?.1)),
+        };
+        let tls = raw.server.tls.map(|t| TlsConfig {
+            cert: base.join(t.cert),
+            key: base.join(t.key),
+        });
         let max_wasm_stack = match raw.runtime.max_wasm_stack_kb {
             None => EngineSettings::default().max_wasm_stack,
             Some(kb) if (64..=1024).contains(&kb) => (kb as usize) << 10,
@@ -260,9 +349,13 @@ impl Config {
                     (true, None) => crate::cache::default_dir(),
                 },
                 watch: raw.server.watch,
+                shutdown_grace: Duration::from_millis(raw.server.shutdown_grace_ms),
+                tls,
             },
             bots,
             extensions,
+            unavailable_secrets,
+            admin_token,
         })
     }
 }
@@ -274,7 +367,12 @@ fn secret(
     base: &Path,
     err: &dyn Fn(&str, String) -> ConfigError,
 ) -> Result<(SecretSource, Secret), ConfigError> {
-    let secret_key = format!("{key}.secret");
+    // `admin` has a `token`, plugins a `secret`.
+    let secret_key = if key == "admin" {
+        "admin.token".to_string()
+    } else {
+        format!("{key}.secret")
+    };
     let source: SecretSource = raw
         .ok_or_else(|| {
             err(

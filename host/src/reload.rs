@@ -23,7 +23,10 @@ use crate::server::AppState;
 /// file in several steps.
 pub const DEBOUNCE: Duration = Duration::from_millis(100);
 
-/// What reloads have happened, for `/healthz`.
+/// How many reloads the admin page lists.
+pub const HISTORY: usize = 20;
+
+/// What reloads have happened, for `/healthz` and the admin page.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct ReloadStatus {
     pub reloads: u64,
@@ -32,6 +35,20 @@ pub struct ReloadStatus {
     pub last_error: Option<String>,
     /// When the last reload finished, in seconds since the Unix epoch.
     pub last_reload: Option<u64>,
+    /// The last [`HISTORY`] reloads, oldest first.
+    #[serde(skip)]
+    pub history: std::collections::VecDeque<ReloadEvent>,
+}
+
+/// One reload, for the admin page.
+#[derive(Debug, Clone)]
+pub struct ReloadEvent {
+    pub at: SystemTime,
+    /// Whether everything was applied.
+    pub ok: bool,
+    pub duration_ms: u64,
+    /// What was rebuilt, or what went wrong.
+    pub details: String,
 }
 
 /// Reloads the config and plugins into the shared state.
@@ -71,7 +88,23 @@ impl Reloader {
             .ok()
             .map(|d| d.as_secs());
         let duration_ms = started.elapsed().as_millis() as u64;
-        match outcome {
+        let ok = matches!(&outcome, Ok((notes, _)) if notes.is_empty());
+        crate::server::metrics::record_reload(ok);
+        let details = match &outcome {
+            Ok((notes, summary)) if notes.is_empty() => summary.clone(),
+            Ok((notes, _)) => notes.join("; "),
+            Err(e) => format!("kept the last good config: {e}"),
+        };
+        if status.history.len() == HISTORY {
+            status.history.pop_front();
+        }
+        status.history.push_back(ReloadEvent {
+            at: SystemTime::now(),
+            ok,
+            duration_ms,
+            details,
+        });
+        match outcome.map(|(notes, _)| notes) {
             Ok(notes) if notes.is_empty() => {
                 status.last_error = None;
                 tracing::info!(duration_ms, "reloaded");
@@ -93,8 +126,9 @@ impl Reloader {
         }
     }
 
-    /// Ok(problems that did not stop the reload) or Err(why nothing was reloaded).
-    fn try_reload(&self) -> Result<Vec<String>, String> {
+    /// Ok((problems that did not stop the reload, a summary)) or Err(why nothing was
+    /// reloaded).
+    fn try_reload(&self) -> Result<(Vec<String>, String), String> {
         let config = Config::load(&self.config_path).map_err(|e| e.to_string())?;
         let mut notes = Vec::new();
         if config.engine_settings() != self.engine {
@@ -107,6 +141,7 @@ impl Reloader {
             config.server.max_body_bytes,
             std::sync::atomic::Ordering::Relaxed,
         );
+        self.state.admin_token.store(config.admin_token.clone());
         let previous = self.state.registry.load_full();
         let (registry, report) =
             Registry::build(&self.state.runtime, &self.cache, &config, Some(&previous));
@@ -122,7 +157,15 @@ impl Reloader {
         }
         self.state.registry.store(Arc::new(registry));
         self.set_watched_files(&config);
-        Ok(notes)
+        let summary = format!(
+            "{} bots, {} extensions: {} compiled, {} from the cache, {} unchanged",
+            config.bots.len(),
+            config.extensions.len(),
+            report.compiled,
+            report.cached,
+            report.reused
+        );
+        Ok((notes, summary))
     }
 
     fn set_watched_files(&self, config: &Config) {
@@ -171,7 +214,9 @@ impl Reloader {
         let reloader = self.clone();
         tokio::spawn(async move {
             while let Some(event) = rx.recv().await {
-                if !event.paths.iter().any(|p| reloader.is_watched(p)) {
+                if !changes_content(&event.kind)
+                    || !event.paths.iter().any(|p| reloader.is_watched(p))
+                {
                     continue;
                 }
                 // Debounce: wait for a quiet moment.
@@ -190,6 +235,18 @@ impl Reloader {
             }
         });
         Ok(())
+    }
+}
+
+/// Whether an event can mean new content. Reads are not: every host (this one included,
+/// when it reloads) and every `pyrus-host check` opens the plugin files, and reacting to that
+/// would reload over and over.
+fn changes_content(kind: &notify::EventKind) -> bool {
+    use notify::event::{AccessKind, AccessMode};
+    match kind {
+        notify::EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        notify::EventKind::Access(_) => false,
+        _ => true,
     }
 }
 

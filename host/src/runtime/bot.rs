@@ -41,6 +41,11 @@ impl BotPlugin {
         })
     }
 
+    /// Calls of this plugin running now.
+    pub fn calls_in_flight(&self) -> usize {
+        self.limits.max_concurrency as usize - self.permits.available_permits()
+    }
+
     /// Calls the bot's `handle` with the raw JSON body, in a fresh instance.
     ///
     /// Ok(Some(json)) is the comment to answer with, already checked to be a JSON object.

@@ -88,6 +88,11 @@ impl ExtensionPlugin {
         })
     }
 
+    /// Calls of this plugin running now.
+    pub fn calls_in_flight(&self) -> usize {
+        self.limits.max_concurrency as usize - self.permits.available_permits()
+    }
+
     /// Calls the export for `method` in a fresh instance. `body` is the raw JSON Pyrus sent
     /// (ignored for `pulse`, which has none). A reply must be valid JSON.
     pub async fn call(

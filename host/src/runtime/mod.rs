@@ -55,6 +55,11 @@ impl Runtime {
         &self.engine
     }
 
+    /// Instances of the pool running a call now.
+    pub fn instances_in_use(&self) -> usize {
+        engine::MAX_INSTANCES as usize - self.pool_permits.available_permits()
+    }
+
     /// Pre-links a compiled component and checks it against a world with `typed` (a
     /// bindgen `*Pre::new`): the component must export the world's interface and import
     /// nothing the host does not provide.

@@ -12,6 +12,7 @@ use axum::response::Response;
 use tracing::Instrument;
 
 use super::error::ApiError;
+use super::stats::Kind;
 use super::webhook::{self, Failure};
 use super::{body, AppState};
 use crate::retry::{self, Attempt};
@@ -29,9 +30,14 @@ pub async fn handle(
         task_id = tracing::field::Empty,
         attempt = attempt.attempt,
     );
-    webhook::observe(serve(&state, &name, &headers, attempt, body))
-        .instrument(span)
-        .await
+    webhook::observe(
+        &state,
+        Kind::Bot,
+        &name,
+        serve(&state, &name, &headers, attempt, body),
+    )
+    .instrument(span)
+    .await
 }
 
 async fn serve(

@@ -14,6 +14,7 @@ use axum::response::Response;
 use tracing::Instrument;
 
 use super::error::ApiError;
+use super::stats::Kind;
 use super::webhook::{self, Failure};
 use super::{body, AppState};
 use crate::retry::{self, Attempt};
@@ -59,9 +60,14 @@ async fn dispatch(
         method = %method,
         attempt = attempt.attempt,
     );
-    webhook::observe(serve(&state, &name, &method, &headers, attempt, body))
-        .instrument(span)
-        .await
+    webhook::observe(
+        &state,
+        Kind::Extension,
+        &name,
+        serve(&state, &name, &method, &headers, attempt, body),
+    )
+    .instrument(span)
+    .await
 }
 
 async fn serve(

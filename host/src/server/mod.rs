@@ -1,22 +1,29 @@
 //! The HTTP side: routes, shared state, and the `{error, error_code}` error type.
 
+mod admin;
 mod body;
 mod bots;
 pub mod error;
 mod extensions;
 mod health;
+pub mod metrics;
+pub mod stats;
+pub mod tls;
 mod webhook;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use axum::routing::{get, post};
 use axum::Router;
+use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::registry::Registry;
 use crate::reload::ReloadStatus;
 use crate::runtime::Runtime;
+use crate::secret::Secret;
 
 /// What every handler shares.
 pub struct AppState {
@@ -25,6 +32,13 @@ pub struct AppState {
     /// `server.max_body_bytes`; a reload may change it.
     pub max_body_bytes: AtomicUsize,
     pub reload_status: Mutex<ReloadStatus>,
+    /// `[admin] token`; a reload may set, change or clear it.
+    pub admin_token: ArcSwapOption<Secret>,
+    /// Recent calls per plugin, for the admin page.
+    pub stats: stats::CallStats,
+    /// The Prometheus recorder's handle, when one is installed.
+    pub metrics: Option<PrometheusHandle>,
+    pub started_at: SystemTime,
 }
 
 impl AppState {
@@ -34,7 +48,23 @@ impl AppState {
             registry: ArcSwap::from_pointee(registry),
             max_body_bytes: AtomicUsize::new(max_body_bytes),
             reload_status: Mutex::new(ReloadStatus::default()),
+            admin_token: ArcSwapOption::empty(),
+            stats: stats::CallStats::default(),
+            metrics: None,
+            started_at: SystemTime::now(),
         }
+    }
+
+    /// Serves `/metrics` from this recorder.
+    pub fn with_metrics(mut self, handle: PrometheusHandle) -> Self {
+        self.metrics = Some(handle);
+        self
+    }
+
+    /// Turns on `/admin`, guarded by `token`.
+    pub fn with_admin_token(self, token: Option<Arc<Secret>>) -> Self {
+        self.admin_token.store(token);
+        self
     }
 
     pub fn max_body_bytes(&self) -> usize {
@@ -57,6 +87,8 @@ pub fn router(state: Arc<AppState>) -> Router {
             post(extensions::handle).fallback(method_not_allowed),
         )
         .route("/healthz", get(health::healthz))
+        .route("/metrics", get(metrics::render))
+        .route("/admin", get(admin::page))
         .fallback(|| async { error::ApiError::not_found("no such route") })
         .with_state(state)
 }

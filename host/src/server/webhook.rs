@@ -9,6 +9,8 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
+use super::stats::Kind;
+use super::{metrics, AppState};
 use crate::retry::Attempt;
 use crate::runtime::{CallError, CallInfo};
 use crate::secret::Secret;
@@ -30,16 +32,24 @@ impl Failure {
     }
 }
 
-/// Runs a webhook and writes its log line: status, outcome, duration and, on failure, the
-/// cause. Call it inside the call's span.
-pub async fn observe(serve: impl Future<Output = Result<Response, Failure>>) -> Response {
+/// Runs a webhook and writes its log line (status, outcome, duration and, on failure, the
+/// cause), its metrics and its recent-call stats. Call it inside the call's span.
+pub async fn observe(
+    state: &AppState,
+    kind: Kind,
+    name: &str,
+    serve: impl Future<Output = Result<Response, Failure>>,
+) -> Response {
     let started = Instant::now();
     let result = serve.await;
-    let duration_us = started.elapsed().as_micros() as u64;
+    let elapsed = started.elapsed();
+    let duration_us = elapsed.as_micros() as u64;
     match result {
         Ok(response) => {
             let status = response.status().as_u16();
             tracing::info!(status, outcome = "ok", duration_us, "call");
+            metrics::record_call(kind, name, "ok", elapsed);
+            state.stats.record(kind, name, None);
             response
         }
         Err(Failure { error, outcome }) => {
@@ -49,6 +59,11 @@ pub async fn observe(serve: impl Future<Output = Result<Response, Failure>>) -> 
                 tracing::warn!(status, outcome, duration_us, cause, "call failed");
             } else {
                 tracing::info!(status, outcome, duration_us, cause, "call refused");
+            }
+            // Names nobody configured are not recorded: callers could make up any number.
+            if !matches!(outcome, "unknown_bot" | "unknown_extension") {
+                metrics::record_call(kind, name, outcome, elapsed);
+                state.stats.record(kind, name, Some((status, cause)));
             }
             error.into_response()
         }

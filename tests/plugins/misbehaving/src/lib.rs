@@ -59,6 +59,11 @@ fn behave(function: &str, info: CallInfo, request: String) -> Reply {
             std::thread::sleep(std::time::Duration::from_secs(3600));
             Ok(None)
         }
+        // A slow but well-behaved call: sleeps 2 s, then answers.
+        "slow" => {
+            std::thread::sleep(std::time::Duration::from_secs(2));
+            Ok(Some(r#"{"text":"slow but done"}"#.to_string()))
+        }
         // Grows memory until the limit stops it.
         "memory" => {
             let mut hoard: Vec<Vec<u8>> = Vec::new();

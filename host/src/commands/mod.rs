@@ -1,0 +1,6 @@
+//! One module per subcommand.
+
+pub mod call;
+pub mod check;
+pub mod new;
+pub mod serve;

@@ -1,0 +1,221 @@
+//! `GET /admin`: a server-rendered status page for operators, refreshed every few seconds.
+//! Served only when `[admin] token` is set, and only to a caller who presents it: as
+//! `Authorization: Bearer TOKEN`, or once as `?token=TOKEN`, which sets a cookie and
+//! redirects to the bare URL (so the token does not stay in the address bar or history).
+
+use std::fmt::Write;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use subtle::ConstantTimeEq;
+
+use super::stats::{Kind, Recent, WINDOW_MINUTES};
+use super::AppState;
+use crate::registry::Loaded;
+use crate::secret::Secret;
+
+const COOKIE: &str = "pyrus_admin";
+const REFRESH_SECONDS: u32 = 5;
+
+#[derive(serde::Deserialize)]
+pub struct TokenQuery {
+    token: Option<String>,
+}
+
+pub async fn page(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<TokenQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(token) = state.admin_token.load_full() else {
+        return (
+            StatusCode::NOT_FOUND,
+            "the admin page is off: set [admin] token\n",
+        )
+            .into_response();
+    };
+    if let Some(given) = &query.token {
+        if !same(&token, given) {
+            return refused();
+        }
+        // Trade the query token for a cookie scoped to this page.
+        let cookie = format!("{COOKIE}={given}; Path=/admin; HttpOnly; SameSite=Strict");
+        return (
+            StatusCode::SEE_OTHER,
+            [
+                (header::SET_COOKIE, cookie),
+                (header::LOCATION, "/admin".to_string()),
+            ],
+        )
+            .into_response();
+    }
+    match presented(&headers) {
+        Some(given) if same(&token, &given) => Html(render(&state)).into_response(),
+        _ => refused(),
+    }
+}
+
+fn refused() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::WWW_AUTHENTICATE, "Bearer")],
+        "the admin page needs the admin token\n",
+    )
+        .into_response()
+}
+
+/// The token from `Authorization: Bearer` or the cookie.
+fn presented(headers: &HeaderMap) -> Option<String> {
+    if let Some(bearer) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        return Some(bearer.trim().to_string());
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_string())
+}
+
+fn same(token: &Secret, given: &str) -> bool {
+    token.expose().ct_eq(given.as_bytes()).into()
+}
+
+fn render(state: &AppState) -> String {
+    let registry = state.registry.load();
+    let reload = state.reload_status.lock().unwrap().clone();
+    let mut html = String::with_capacity(8 * 1024);
+    let degraded = !registry.errors().is_empty() || reload.last_error.is_some();
+    let _ = write!(
+        html,
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="refresh" content="{REFRESH_SECONDS}">
+<title>pyrus-host admin</title>
+<style>
+body{{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}}
+table{{border-collapse:collapse;margin-bottom:1.5em}}
+th,td{{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}}
+th{{background:#f3f3f3}} .bad{{color:#b00}} .ok{{color:#070}} code{{font-size:12px}}
+</style></head><body>
+<h1>pyrus-host <small>{version}</small></h1>
+<p id="status">Status: <b class="{class}">{status}</b> · up since {started} · {in_use} instances in use · refreshes every {REFRESH_SECONDS} s</p>
+<h2>Plugins</h2>
+<table id="plugins"><tr><th>Kind</th><th>Name</th><th>Version (SHA-1)</th><th>Loaded at</th><th>Calls, last {WINDOW_MINUTES} min</th><th>Errors, last {WINDOW_MINUTES} min</th><th>Last error</th><th>Plugin file</th></tr>
+"#,
+        version = env!("CARGO_PKG_VERSION"),
+        class = if degraded { "bad" } else { "ok" },
+        status = if degraded { "degraded" } else { "ok" },
+        started = date(state.started_at),
+        in_use = state.runtime.instances_in_use(),
+    );
+    for bot in registry.bots() {
+        let load_error = registry.error(&format!("bots.{}", bot.name));
+        row(
+            &mut html,
+            Kind::Bot,
+            bot,
+            &state.stats.recent(Kind::Bot, bot.name.as_str()),
+            load_error,
+        );
+    }
+    for ext in registry.extensions() {
+        let load_error = registry.error(&format!("extensions.{}", ext.name));
+        let recent = state.stats.recent(Kind::Extension, ext.name.as_str());
+        row(&mut html, Kind::Extension, ext, &recent, load_error);
+    }
+    html.push_str("</table>\n<h2>Reloads</h2>\n");
+    let _ = writeln!(
+        html,
+        "<p>{} reloads, {} with problems.</p>",
+        reload.reloads, reload.failures
+    );
+    html.push_str(
+        "<table id=\"reloads\"><tr><th>At</th><th>Result</th><th>Took</th><th>Details</th></tr>\n",
+    );
+    for event in reload.history.iter().rev() {
+        let _ = writeln!(
+            html,
+            "<tr><td>{}</td><td class=\"{}\">{}</td><td>{} ms</td><td>{}</td></tr>",
+            date(event.at),
+            if event.ok { "ok" } else { "bad" },
+            if event.ok { "ok" } else { "problems" },
+            event.duration_ms,
+            escape(&event.details),
+        );
+    }
+    if reload.history.is_empty() {
+        html.push_str("<tr><td colspan=\"4\">No reload since the start.</td></tr>\n");
+    }
+    html.push_str("</table>\n</body></html>\n");
+    html
+}
+
+fn row<P>(
+    html: &mut String,
+    kind: Kind,
+    loaded: &Loaded<P>,
+    recent: &Recent,
+    load_error: Option<&str>,
+) {
+    let last_error = match (&recent.last_error, load_error) {
+        (_, Some(load)) => format!("<span class=\"bad\">load failed: {}</span>", escape(load)),
+        (Some(e), None) => format!("{} · {} · {}", date(e.at), e.status, escape(&e.message)),
+        (None, None) => String::new(),
+    };
+    let _ = writeln!(
+        html,
+        "<tr class=\"plugin\"><td>{kind}</td><td class=\"name\">{name}</td><td><code>{hash}</code> (v{count})</td><td>{loaded_at}</td><td>{calls}</td><td class=\"{err_class}\">{errors}</td><td>{last_error}</td><td><code>{path}</code></td></tr>",
+        kind = kind.as_str(),
+        name = escape(loaded.name.as_str()),
+        hash = &loaded.hash[..12],
+        count = loaded.load_count,
+        loaded_at = date(loaded.loaded_at),
+        calls = recent.calls,
+        errors = recent.errors,
+        err_class = if recent.errors > 0 { "bad" } else { "" },
+        path = escape(&loaded.path.display().to_string()),
+    );
+}
+
+fn date(t: SystemTime) -> String {
+    httpdate::fmt_http_date(t)
+}
+
+/// Escapes text for HTML element content and attribute values.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(
+            escape(r#"<b a="x">&'"#),
+            "&lt;b a=&quot;x&quot;&gt;&amp;&#39;"
+        );
+    }
+}

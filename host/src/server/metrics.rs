@@ -1,0 +1,107 @@
+//! Prometheus metrics, through the `metrics` facade: the binary installs the Prometheus
+//! recorder at startup, and `GET /metrics` renders it. Without a recorder (in-process tools),
+//! recording is a no-op.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+use super::stats::Kind;
+use super::AppState;
+
+/// Call latency buckets, in seconds: from a fast bot (~0.3 ms) to Pyrus' 60 s limit.
+const LATENCY_BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 15.0, 60.0,
+];
+
+/// Installs the process-wide Prometheus recorder. Call once, before serving.
+pub fn install() -> anyhow::Result<PrometheusHandle> {
+    let handle = PrometheusBuilder::new()
+        .set_buckets(&LATENCY_BUCKETS)?
+        .install_recorder()?;
+    metrics::describe_counter!(
+        "pyrus_calls_total",
+        "Webhook calls per plugin, by outcome (ok, plugin_error, trap, timeout, rejected_signature, ...)"
+    );
+    metrics::describe_histogram!(
+        "pyrus_call_duration_seconds",
+        metrics::Unit::Seconds,
+        "Time from the request's arrival to the answer, per plugin"
+    );
+    metrics::describe_gauge!(
+        "pyrus_instances_in_use",
+        "WebAssembly instances running a call now, in the whole pool"
+    );
+    metrics::describe_gauge!(
+        "pyrus_plugin_instances_in_use",
+        "WebAssembly instances running a call now, per plugin"
+    );
+    metrics::describe_gauge!("pyrus_plugins_loaded", "Plugins loaded, by kind");
+    metrics::describe_counter!("pyrus_reloads_total", "Reloads of the config and plugins");
+    metrics::describe_counter!(
+        "pyrus_reload_failures_total",
+        "Reloads that failed or could not apply everything"
+    );
+    Ok(handle)
+}
+
+/// Records one finished call of a configured plugin.
+pub fn record_call(kind: Kind, name: &str, outcome: &'static str, elapsed: Duration) {
+    let labels = [
+        ("kind", kind.as_str().to_string()),
+        ("plugin", name.to_string()),
+    ];
+    metrics::counter!(
+        "pyrus_calls_total",
+        &[
+            labels[0].clone(),
+            labels[1].clone(),
+            ("outcome", outcome.to_string()),
+        ]
+    )
+    .increment(1);
+    metrics::histogram!("pyrus_call_duration_seconds", &labels).record(elapsed.as_secs_f64());
+}
+
+/// Records a reload and whether it applied everything.
+pub fn record_reload(ok: bool) {
+    metrics::counter!("pyrus_reloads_total").increment(1);
+    if !ok {
+        metrics::counter!("pyrus_reload_failures_total").increment(1);
+    }
+}
+
+/// `GET /metrics`.
+pub async fn render(State(state): State<Arc<AppState>>) -> Response {
+    let Some(handle) = &state.metrics else {
+        return (StatusCode::NOT_FOUND, "metrics are not enabled\n").into_response();
+    };
+    // Gauges are read at scrape time rather than tracked per call.
+    let registry = state.registry.load();
+    metrics::gauge!("pyrus_instances_in_use").set(state.runtime.instances_in_use() as f64);
+    let mut counts = [0usize; 2];
+    for bot in registry.bots() {
+        counts[0] += 1;
+        metrics::gauge!("pyrus_plugin_instances_in_use", "kind" => "bot", "plugin" => bot.name.to_string())
+            .set(bot.plugin.calls_in_flight() as f64);
+    }
+    for ext in registry.extensions() {
+        counts[1] += 1;
+        metrics::gauge!("pyrus_plugin_instances_in_use", "kind" => "extension", "plugin" => ext.name.to_string())
+            .set(ext.plugin.calls_in_flight() as f64);
+    }
+    metrics::gauge!("pyrus_plugins_loaded", "kind" => "bot").set(counts[0] as f64);
+    metrics::gauge!("pyrus_plugins_loaded", "kind" => "extension").set(counts[1] as f64);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        handle.render(),
+    )
+        .into_response()
+}

@@ -1,0 +1,431 @@
+//! End-to-end tests of what an operator relies on: Prometheus metrics, graceful shutdown,
+//! HTTPS, and the admin page (in a real headless Chromium).
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use support::{fixture, Host};
+
+const SECRET: &str = "ops-secret";
+const ADMIN_TOKEN: &str = "admin-token-for-tests";
+
+fn config(extra: &str) -> String {
+    format!(
+        r#"
+        [server]
+        listen = "127.0.0.1:0"
+        {extra}
+
+        [bots.hello]
+        plugin = "{{plugins}}/hello_bot.wasm"
+        secret = {{ env = "OPS_SECRET" }}
+
+        [bots.trap]
+        plugin = "{{plugins}}/misbehaving.wasm"
+        secret = {{ env = "OPS_SECRET" }}
+        settings = "trap"
+
+        [bots.slow]
+        plugin = "{{plugins}}/misbehaving.wasm"
+        secret = {{ env = "OPS_SECRET" }}
+        settings = "slow"
+
+        [extensions.echo]
+        plugin = "{{plugins}}/echo_extension.wasm"
+        secret = {{ env = "OPS_SECRET" }}
+        "#
+    )
+}
+
+/// The value of the sample `name{labels}` in Prometheus text, 0 when absent.
+fn sample(metrics: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    metrics
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.rsplit_once(' '))
+        .find(|(series, _)| {
+            let (series_name, rest) = series.split_once('{').unwrap_or((series, ""));
+            series_name == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")))
+        })
+        .map(|(_, value)| value.parse().unwrap())
+        .unwrap_or(0.0)
+}
+
+#[test]
+fn metrics_move_with_real_calls() {
+    let host = Host::builder(&config("")).env("OPS_SECRET", SECRET).start();
+    let body = fixture("comment-event.json");
+    let before = host.get("/metrics");
+    assert_eq!(before.status, 200);
+    assert!(before
+        .content_type
+        .as_deref()
+        .unwrap()
+        .starts_with("text/plain"));
+    let ok = |m: &str| {
+        sample(
+            m,
+            "pyrus_calls_total",
+            &[("plugin", "hello"), ("outcome", "ok")],
+        )
+    };
+    let base_ok = ok(&before.body);
+
+    for _ in 0..3 {
+        assert_eq!(host.post_signed("/bots/hello", SECRET, &body).status, 200);
+    }
+    assert_eq!(host.post_signed("/bots/trap", SECRET, &body).status, 500);
+    assert_eq!(host.post_signed("/bots/hello", "wrong", &body).status, 403);
+    assert_eq!(host.post_signed("/bots/nobody", SECRET, &body).status, 404);
+    assert_eq!(host.get("/extensions/echo/pulse").status, 200);
+
+    let m = host.get("/metrics").body;
+    assert_eq!(ok(&m) - base_ok, 3.0, "{m}");
+    assert_eq!(
+        sample(
+            &m,
+            "pyrus_calls_total",
+            &[("plugin", "trap"), ("outcome", "trap")]
+        ),
+        1.0,
+        "{m}"
+    );
+    assert_eq!(
+        sample(
+            &m,
+            "pyrus_calls_total",
+            &[("plugin", "hello"), ("outcome", "rejected_signature")]
+        ),
+        1.0,
+        "{m}"
+    );
+    assert_eq!(
+        sample(
+            &m,
+            "pyrus_calls_total",
+            &[("kind", "extension"), ("plugin", "echo"), ("outcome", "ok")]
+        ),
+        1.0,
+        "{m}"
+    );
+    // Made-up names are not recorded (a caller could invent any number of them).
+    assert!(!m.contains("nobody"), "{m}");
+    // The latency histogram counts every recorded call of hello (3 ok + 1 refused).
+    assert_eq!(
+        sample(
+            &m,
+            "pyrus_call_duration_seconds_count",
+            &[("plugin", "hello")]
+        ),
+        4.0,
+        "{m}"
+    );
+    assert!(m.contains("pyrus_call_duration_seconds_bucket{"), "{m}");
+    assert_eq!(sample(&m, "pyrus_plugins_loaded", &[("kind", "bot")]), 3.0);
+    assert!(m.contains("pyrus_instances_in_use 0"), "{m}");
+    assert!(!m.contains(SECRET));
+}
+
+#[test]
+fn instances_in_use_and_reloads_show_in_metrics() {
+    let host = Host::builder(&config("")).env("OPS_SECRET", SECRET).start();
+    let body = fixture("comment-event.json");
+    std::thread::scope(|s| {
+        let slow = s.spawn(|| host.post_signed("/bots/slow", SECRET, &body));
+        support::wait_until(
+            "the slow call is counted in use",
+            Duration::from_secs(10),
+            || {
+                let m = host.get("/metrics").body;
+                sample(&m, "pyrus_plugin_instances_in_use", &[("plugin", "slow")]) == 1.0
+                    && sample(&m, "pyrus_instances_in_use", &[]) == 1.0
+            },
+        );
+        assert_eq!(slow.join().unwrap().status, 200);
+    });
+    let m = host.get("/metrics").body;
+    assert_eq!(sample(&m, "pyrus_instances_in_use", &[]), 0.0, "{m}");
+
+    // A reload (the config rewritten) and a failed one (garbage) are counted.
+    let path = host.dir().join("host.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("{text}\n# touched\n")).unwrap();
+    support::wait_until("a reload", Duration::from_secs(20), || {
+        sample(&host.get("/metrics").body, "pyrus_reloads_total", &[]) >= 1.0
+    });
+    std::fs::write(&path, "this is [not toml").unwrap();
+    support::wait_until("a failed reload", Duration::from_secs(20), || {
+        sample(
+            &host.get("/metrics").body,
+            "pyrus_reload_failures_total",
+            &[],
+        ) >= 1.0
+    });
+}
+
+#[test]
+fn sigterm_lets_a_call_in_flight_finish_then_exits_0() {
+    let mut host = Host::builder(&config("")).env("OPS_SECRET", SECRET).start();
+    let body = fixture("comment-event.json");
+    let url = host.url("/bots/slow");
+    let sig = support::sign(SECRET, &body);
+    let call = {
+        let body = body.clone();
+        std::thread::spawn(move || {
+            ureq::post(&url)
+                .set("X-Pyrus-Sig", &sig)
+                .send_bytes(&body)
+                .map(|r| (r.status(), r.into_string().unwrap()))
+        })
+    };
+    support::wait_until("the slow call is running", Duration::from_secs(10), || {
+        sample(&host.get("/metrics").body, "pyrus_instances_in_use", &[]) == 1.0
+    });
+    host.terminate();
+    host.wait_for_log("shutting down", Duration::from_secs(5));
+    // New connections are refused while the call finishes.
+    let refused = std::net::TcpStream::connect(host.base.trim_start_matches("http://"));
+    assert!(refused.is_err(), "the host still accepts connections");
+    let (status, reply) = call
+        .join()
+        .unwrap()
+        .expect("the call in flight was cut off");
+    assert_eq!(status, 200);
+    assert!(reply.contains("slow but done"), "{reply}");
+    assert_eq!(
+        host.wait_exit(Duration::from_secs(20)),
+        Some(0),
+        "{}",
+        host.log()
+    );
+    assert!(
+        host.log().contains("every call in flight finished"),
+        "{}",
+        host.log()
+    );
+}
+
+#[test]
+fn shutdown_is_bounded_by_the_grace_period() {
+    let mut host = Host::builder(&config("shutdown_grace_ms = 300"))
+        .env("OPS_SECRET", SECRET)
+        .start();
+    let body = fixture("comment-event.json");
+    let url = host.url("/bots/slow");
+    let sig = support::sign(SECRET, &body);
+    let call =
+        std::thread::spawn(move || ureq::post(&url).set("X-Pyrus-Sig", &sig).send_bytes(&body));
+    support::wait_until("the slow call is running", Duration::from_secs(10), || {
+        sample(&host.get("/metrics").body, "pyrus_instances_in_use", &[]) == 1.0
+    });
+    host.terminate();
+    assert_eq!(host.wait_exit(Duration::from_secs(10)), Some(0));
+    assert!(host.log().contains("cut off"), "{}", host.log());
+    assert!(
+        call.join().unwrap().is_err(),
+        "the cut call cannot have answered"
+    );
+}
+
+/// A self-signed certificate for localhost and 127.0.0.1, made with openssl.
+fn self_signed(dir: &Path) -> bool {
+    let status = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "cert.pem",
+        ])
+        .current_dir(dir)
+        .output();
+    matches!(status, Ok(out) if out.status.success())
+}
+
+#[test]
+fn https_serves_a_signed_call() {
+    let certs = tempfile::tempdir().unwrap();
+    assert!(
+        self_signed(certs.path()),
+        "openssl could not make a certificate"
+    );
+    let dir = certs.path().display();
+    let host = Host::builder(&config(&format!(
+        "[server.tls]\ncert = \"{dir}/cert.pem\"\nkey = \"{dir}/key.pem\""
+    )))
+    .env("OPS_SECRET", SECRET)
+    .start();
+    let port = host.base.rsplit(':').next().unwrap();
+    let body = fixture("comment-event.json");
+    let body_file = certs.path().join("body.json");
+    std::fs::write(&body_file, &body).unwrap();
+    let out = Command::new("curl")
+        .args(["-sS", "--cacert"])
+        .arg(certs.path().join("cert.pem"))
+        .args(["-w", "\n%{http_code}", "-H"])
+        .arg(format!("X-Pyrus-Sig: {}", support::sign(SECRET, &body)))
+        .arg("--data-binary")
+        .arg(format!("@{}", body_file.display()))
+        .arg(format!("https://localhost:{port}/bots/hello"))
+        .output()
+        .expect("curl");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.ends_with("\n200"),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("approved"), "{text}");
+    // Plain HTTP on the TLS port gets no answer but a failed handshake.
+    let plain = Command::new("curl")
+        .args(["-sS", "-m", "5"])
+        .arg(format!("http://127.0.0.1:{port}/healthz"))
+        .output()
+        .unwrap();
+    assert!(!plain.status.success());
+    // And the host keeps serving after it.
+    let again = Command::new("curl")
+        .args(["-sS", "--cacert"])
+        .arg(certs.path().join("cert.pem"))
+        .arg(format!("https://localhost:{port}/healthz"))
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&again.stdout).contains("\"status\""));
+}
+
+#[test]
+fn tls_with_a_bad_key_refuses_to_start_and_says_why() {
+    let certs = tempfile::tempdir().unwrap();
+    assert!(self_signed(certs.path()));
+    std::fs::write(certs.path().join("key.pem"), "not a key").unwrap();
+    let dir = certs.path().display();
+    let (code, err) = Host::builder(&config(&format!(
+        "[server.tls]\ncert = \"{dir}/cert.pem\"\nkey = \"{dir}/key.pem\""
+    )))
+    .env("OPS_SECRET", SECRET)
+    .start_expecting_failure();
+    assert_eq!(code, 1);
+    assert!(err.contains("cannot read the private key"), "{err}");
+}
+
+#[test]
+fn admin_page_is_off_without_a_token_and_refused_without_it() {
+    let host = Host::builder(&config("")).env("OPS_SECRET", SECRET).start();
+    assert_eq!(host.get("/admin").status, 404);
+
+    let host = Host::builder(&config("[admin]\ntoken = { env = \"OPS_ADMIN_TOKEN\" }"))
+        .env("OPS_SECRET", SECRET)
+        .env("OPS_ADMIN_TOKEN", ADMIN_TOKEN)
+        .start();
+    assert_eq!(host.get("/admin").status, 401);
+    assert_eq!(host.get("/admin?token=wrong").status, 401);
+    let wrong = host.get_with("/admin", &[("Authorization", "Bearer wrong")]);
+    assert_eq!(wrong.status, 401);
+    assert!(!wrong.body.contains("hello"));
+    let page = host.get_with(
+        "/admin",
+        &[("Authorization", &format!("Bearer {ADMIN_TOKEN}"))],
+    );
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("hello") && page.body.contains("echo"));
+    assert!(!page.body.contains(SECRET) && !page.body.contains(ADMIN_TOKEN));
+}
+
+/// Headless Chromium, if installed: CI installs it and sets PYRUS_REQUIRE_CHROMIUM=1 so that
+/// its absence fails there instead of skipping.
+fn chromium() -> Option<String> {
+    for candidate in ["chromium", "chromium-browser", "google-chrome"] {
+        if Command::new(candidate)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
+            return Some(candidate.to_string());
+        }
+    }
+    assert!(
+        std::env::var_os("PYRUS_REQUIRE_CHROMIUM").is_none(),
+        "PYRUS_REQUIRE_CHROMIUM is set but no chromium was found"
+    );
+    eprintln!("SKIPPED: no chromium on PATH (Debian: apt-get install chromium)");
+    None
+}
+
+fn dump_dom(browser: &str, url: &str) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(["--virtual-time-budget=3000", "--dump-dom", url])
+        .output()
+        .expect("run chromium");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn admin_page_in_chromium_shows_plugins_calls_and_reloads() {
+    let Some(browser) = chromium() else { return };
+    let host = Host::builder(&config("[admin]\ntoken = { env = \"OPS_ADMIN_TOKEN\" }"))
+        .env("OPS_SECRET", SECRET)
+        .env("OPS_ADMIN_TOKEN", ADMIN_TOKEN)
+        .start();
+    let body = fixture("comment-event.json");
+    assert_eq!(host.post_signed("/bots/hello", SECRET, &body).status, 200);
+    assert_eq!(host.post_signed("/bots/hello", SECRET, &body).status, 200);
+    assert_eq!(host.post_signed("/bots/trap", SECRET, &body).status, 500);
+    let path = host.dir().join("host.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("{text}\n# touched\n")).unwrap();
+    host.wait_for_log("\"reloaded\"", Duration::from_secs(20));
+
+    // Without the token the browser gets the refusal, not the page.
+    let refused = dump_dom(&browser, &host.url("/admin"));
+    assert!(refused.contains("needs the admin token"), "{refused}");
+    assert!(!refused.contains("id=\"plugins\""));
+
+    // With it (once, in the URL), the page: each plugin, its calls and errors, the reload.
+    let dom = dump_dom(&browser, &host.url(&format!("/admin?token={ADMIN_TOKEN}")));
+    let row = |name: &str| {
+        dom.split("<tr class=\"plugin\">")
+            .find(|r| r.contains(&format!("<td class=\"name\">{name}</td>")))
+            .unwrap_or_else(|| panic!("no row for {name} in:\n{dom}"))
+            .to_string()
+    };
+    for name in ["hello", "trap", "slow", "echo"] {
+        row(name);
+    }
+    let hello = row("hello");
+    assert!(hello.contains("<td>2</td>"), "hello's calls: {hello}");
+    let trap = row("trap");
+    assert!(
+        trap.contains("plugin trapped") || trap.contains("trapped"),
+        "{trap}"
+    );
+    assert!(dom.contains("id=\"reloads\""), "{dom}");
+    assert!(dom.contains("1 reloads, 0 with problems"), "{dom}");
+    assert!(dom.contains("http-equiv=\"refresh\""), "{dom}");
+    assert!(!dom.contains(ADMIN_TOKEN) && !dom.contains(SECRET));
+}

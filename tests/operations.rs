@@ -182,6 +182,7 @@ fn sigterm_lets_a_call_in_flight_finish_then_exits_0() {
                 .set("X-Pyrus-Sig", &sig)
                 .send_bytes(&body)
                 .map(|r| (r.status(), r.into_string().unwrap()))
+                .map_err(|e| e.to_string())
         })
     };
     support::wait_until("the slow call is running", Duration::from_secs(10), || {
@@ -219,8 +220,13 @@ fn shutdown_is_bounded_by_the_grace_period() {
     let body = fixture("comment-event.json");
     let url = host.url("/bots/slow");
     let sig = support::sign(SECRET, &body);
-    let call =
-        std::thread::spawn(move || ureq::post(&url).set("X-Pyrus-Sig", &sig).send_bytes(&body));
+    let call = std::thread::spawn(move || {
+        ureq::post(&url)
+            .set("X-Pyrus-Sig", &sig)
+            .send_bytes(&body)
+            .map(|r| r.status())
+            .map_err(|e| e.to_string())
+    });
     support::wait_until("the slow call is running", Duration::from_secs(10), || {
         sample(&host.get("/metrics").body, "pyrus_instances_in_use", &[]) == 1.0
     });

@@ -334,6 +334,7 @@ fn serve_step(dir: &Path, step: &str, name: &str) {
             .set("X-Pyrus-Sig", &support::sign("change-me", body.as_bytes()))
             .send_bytes(body.as_bytes())
             .map(|r| r.status())
+            .map_err(|e| e.to_string())
     });
     let _ = child.kill();
     let _ = child.wait();

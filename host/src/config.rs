@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::capabilities::keyvalue::KvLimits;
+use crate::capabilities::Grants;
 use crate::names::PluginName;
 use crate::runtime::engine::{EngineSettings, MAX_INSTANCES};
 use crate::runtime::limits::{Limits, MAX_MEMORY_MB};
@@ -39,6 +41,8 @@ pub struct Config {
     pub unavailable_secrets: Vec<ConfigError>,
     /// `[admin] token`: the admin page is served only when it is set.
     pub admin_token: Option<Arc<Secret>>,
+    /// `[store]`, or its defaults.
+    pub store: StoreConfig,
 }
 
 /// Whether every secret must be readable when the config loads.
@@ -83,6 +87,23 @@ pub struct PluginConfig {
     pub secret_file: Option<PathBuf>,
     pub settings: Option<String>,
     pub limits: Limits,
+    /// What the plugin may do beyond answering: its store namespace and grants, variables.
+    pub grants: Arc<Grants>,
+}
+
+/// `[store]`: where plugin state lives, and its limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreConfig {
+    pub backend: StoreBackend,
+    pub limits: KvLimits,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreBackend {
+    /// One redb file (the default).
+    Redb { path: PathBuf },
+    /// A Redis server shared by several hosts.
+    Redis { url: String },
 }
 
 /// A config problem: which file, which key, what is wrong.
@@ -105,6 +126,8 @@ struct RawConfig {
     defaults: RawLimits,
     #[serde(default)]
     admin: RawAdmin,
+    #[serde(default)]
+    store: RawStore,
     #[serde(default)]
     bots: BTreeMap<String, RawPlugin>,
     #[serde(default)]
@@ -133,6 +156,17 @@ struct RawServer {
 struct RawTls {
     cert: PathBuf,
     key: PathBuf,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    backend: Option<String>,
+    path: Option<PathBuf>,
+    url: Option<String>,
+    max_key_bytes: Option<usize>,
+    max_value_kb: Option<usize>,
+    max_total_kb: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -199,6 +233,11 @@ struct RawPlugin {
     // is accepted, instead of serde's "did not match any variant".
     secret: Option<toml::Value>,
     settings: Option<String>,
+    #[serde(default)]
+    key_value_stores: Vec<String>,
+    /// Each a string, or a secret source (`{ env }` / `{ file }`).
+    #[serde(default)]
+    variables: BTreeMap<String, toml::Value>,
     #[serde(flatten)]
     limits: RawLimits,
 }
@@ -291,6 +330,41 @@ impl Config {
                     Err(e) => return Err(e),
                 };
                 let limits = limits(&entry.limits, &defaults, &key, &err)?;
+                let mut grants = Grants::new(format!("{kind}/{name}"));
+                for store in entry.key_value_stores {
+                    if !is_identifier(&store) {
+                        return Err(err(
+                            &format!("{key}.key_value_stores"),
+                            format!(
+                                "{store:?}: a store name is 1 to 64 letters, digits, '-' or '_'"
+                            ),
+                        ));
+                    }
+                    grants.key_value_stores.push(store);
+                }
+                for (var, raw) in entry.variables {
+                    let var_key = format!("{key}.variables.{var}");
+                    let value = match raw {
+                        toml::Value::String(text) => Secret::new(text.as_bytes()),
+                        other => {
+                            let source: SecretSource = other.try_into().map_err(|_| {
+                                err(
+                                    &var_key,
+                                    "a variable is a string, { env = \"VAR\" } or { file = \"PATH\" }".into(),
+                                )
+                            })?;
+                            match source.resolve(&base) {
+                                Ok(value) => value,
+                                Err(e) if secrets == Secrets::Defer => {
+                                    unavailable_secrets.push(err(&var_key, e.to_string()));
+                                    Secret::new(b"")
+                                }
+                                Err(e) => return Err(err(&var_key, e.to_string())),
+                            }
+                        }
+                    };
+                    grants.variables.insert(var, value);
+                }
                 out.insert(
                     name,
                     PluginConfig {
@@ -302,6 +376,7 @@ impl Config {
                         },
                         settings: entry.settings,
                         limits,
+                        grants: Arc::new(grants),
                     },
                 );
             }
@@ -323,6 +398,7 @@ impl Config {
             None => None,
             Some(raw) => Some(Arc::new(secret(Some(raw), "admin", &base, &err)?.1)),
         };
+        let store = store_config(raw.store, &base, &err)?;
         let tls = raw.server.tls.map(|t| TlsConfig {
             cert: base.join(t.cert),
             key: base.join(t.key),
@@ -356,8 +432,98 @@ impl Config {
             extensions,
             unavailable_secrets,
             admin_token,
+            store,
         })
     }
+}
+
+impl Config {
+    /// Whether any plugin may use the store (then the backend is opened at start).
+    pub fn needs_store(&self) -> bool {
+        self.bots
+            .values()
+            .chain(self.extensions.values())
+            .any(|p| !p.grants.key_value_stores.is_empty())
+    }
+}
+
+/// Store and bucket names: they become part of storage keys.
+fn is_identifier(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn store_config(
+    raw: RawStore,
+    base: &Path,
+    err: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<StoreConfig, ConfigError> {
+    let backend = match raw.backend.as_deref().unwrap_or("redb") {
+        "redb" => {
+            if raw.url.is_some() {
+                return Err(err("store.url", "is for backend = \"redis\"".into()));
+            }
+            let path = match raw.path {
+                Some(path) => base.join(path),
+                None => crate::capabilities::keyvalue::redb::default_path().ok_or_else(|| {
+                    err(
+                        "store.path",
+                        "no data folder (HOME is not set): give a path".into(),
+                    )
+                })?,
+            };
+            StoreBackend::Redb { path }
+        }
+        "redis" => {
+            if raw.path.is_some() {
+                return Err(err("store.path", "is for backend = \"redb\"".into()));
+            }
+            let url = raw
+                .url
+                .ok_or_else(|| err("store.url", "missing: redis://host:port/db".into()))?;
+            if !url.starts_with("redis://") && !url.starts_with("rediss://") {
+                return Err(err(
+                    "store.url",
+                    "must start with redis:// or rediss://".into(),
+                ));
+            }
+            StoreBackend::Redis { url }
+        }
+        other => {
+            return Err(err(
+                "store.backend",
+                format!("{other:?}: one of \"redb\" (default), \"redis\""),
+            ))
+        }
+    };
+    let mut limits = KvLimits::default();
+    if let Some(n) = raw.max_key_bytes {
+        if !(1..=65_536).contains(&n) {
+            return Err(err(
+                "store.max_key_bytes",
+                format!("{n} is out of range 1..=65536"),
+            ));
+        }
+        limits.max_key_bytes = n;
+    }
+    if let Some(kb) = raw.max_value_kb {
+        if !(1..=65_536).contains(&kb) {
+            return Err(err(
+                "store.max_value_kb",
+                format!("{kb} is out of range 1..=65536"),
+            ));
+        }
+        limits.max_value_bytes = kb << 10;
+    }
+    if let Some(kb) = raw.max_total_kb {
+        if kb == 0 {
+            return Err(err("store.max_total_kb", "must be greater than 0".into()));
+        }
+        limits.max_total_bytes = kb << 10;
+    }
+    Ok(StoreConfig { backend, limits })
 }
 
 /// Reads the secret of the entry at `key` (`bots.hello`).

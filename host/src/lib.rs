@@ -6,6 +6,7 @@
 //! store and instance with the plugin's limits) → reply.
 
 pub mod cache;
+pub mod capabilities;
 pub mod config;
 pub mod names;
 pub mod registry;

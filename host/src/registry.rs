@@ -13,6 +13,7 @@ use std::time::SystemTime;
 use wasmtime::component::Component;
 
 use crate::cache::{self, CompileCache, Source};
+use crate::capabilities::Grants;
 use crate::config::{Config, PluginConfig};
 use crate::names::PluginName;
 use crate::runtime::bot::BotPlugin;
@@ -147,7 +148,7 @@ impl Registry {
     }
 }
 
-type Link<P> = fn(&Runtime, &Component, &Path, Limits) -> Result<P, LoadError>;
+type Link<P> = fn(&Runtime, &Component, &Path, Limits, Arc<Grants>) -> Result<P, LoadError>;
 
 struct Builder<'a> {
     runtime: &'a Runtime,
@@ -231,6 +232,7 @@ impl Builder<'_> {
             &component,
             &entry.plugin,
             entry.limits.clone(),
+            entry.grants.clone(),
         )?;
         let (loaded_at, load_count) = match old {
             Some(old) if old.hash == hash => (old.loaded_at, old.load_count),

@@ -58,6 +58,7 @@ pub struct Reloader {
     cache: CompileCache,
     engine: EngineSettings,
     listen: std::net::SocketAddr,
+    store: crate::config::StoreConfig,
     /// The files whose change triggers a reload (absolute; symlink targets too).
     watched_files: Mutex<BTreeSet<PathBuf>>,
 }
@@ -70,6 +71,7 @@ impl Reloader {
             cache,
             engine: config.engine_settings(),
             listen: config.server.listen,
+            store: config.store.clone(),
             watched_files: Mutex::new(BTreeSet::new()),
         };
         reloader.set_watched_files(config);
@@ -136,6 +138,15 @@ impl Reloader {
         }
         if config.server.listen != self.listen {
             notes.push("server.listen changed: restart to apply it".into());
+        }
+        match self.state.runtime.store() {
+            Some(_) if config.store != self.store => {
+                notes.push("[store] changed: restart to apply it".into())
+            }
+            None if config.needs_store() => notes.push(
+                "a plugin was granted key_value_stores but the host started without a store: restart to open it".into(),
+            ),
+            _ => {}
         }
         self.state.max_body_bytes.store(
             config.server.max_body_bytes,

@@ -11,12 +11,15 @@ pub mod bot_world {
     wit_bindgen::generate!({
         path: "../wit",
         world: "bot-plugin",
+        // The vendored WASI interfaces (wasi:keyvalue, wasi:config) are generated here.
+        generate_all,
         pub_export_macro: true,
         export_macro_name: "__export_bot_world",
     });
 }
 
-/// The `extension-plugin` world. Its shared interfaces (`types`, `log`) are the bot world's.
+/// The `extension-plugin` world. Its imports (`types`, `log`, `wasi:keyvalue`, `wasi:config`)
+/// are the bot world's.
 #[doc(hidden)]
 pub mod extension_world {
     wit_bindgen::generate!({
@@ -27,6 +30,10 @@ pub mod extension_world {
         with: {
             "pyrus:plugin/types@0.1.0": super::bot_world::pyrus::plugin::types,
             "pyrus:plugin/log@0.1.0": super::bot_world::pyrus::plugin::log,
+            "wasi:keyvalue/store@0.2.0-draft": super::bot_world::wasi::keyvalue::store,
+            "wasi:keyvalue/atomics@0.2.0-draft": super::bot_world::wasi::keyvalue::atomics,
+            "wasi:keyvalue/batch@0.2.0-draft": super::bot_world::wasi::keyvalue::batch,
+            "wasi:config/store@0.2.0-draft": super::bot_world::wasi::config::store,
         },
     });
 }

@@ -31,6 +31,9 @@
 //! [`AuthorizeReply`], [`ToggleRequest`], [`SendMessageRequest`], [`SendMessageReply`] and
 //! [`ExtensionRequest`].
 //!
+//! Beyond answering, a plugin the host config grants them can keep state in a key-value
+//! [`store`] and read its [`variables`] (logins, URLs, secrets).
+//!
 //! The models compile natively as well: test your logic with plain `cargo test`, through
 //! [`bot::handle_json`] on JSON text as Pyrus sends it.
 
@@ -40,6 +43,8 @@ mod call;
 pub mod extension;
 pub mod log;
 mod model;
+pub mod store;
+pub mod variables;
 
 pub use bot::Bot;
 pub use call::{CallInfo, PluginError};

@@ -270,6 +270,12 @@ impl Host {
         self.child.try_wait().unwrap().is_none()
     }
 
+    /// Kills the process with SIGKILL and waits for it: no shutdown code runs.
+    pub fn kill_9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Sends SIGTERM, as systemd or Docker do to stop a service.
     pub fn terminate(&self) {
         // SAFETY: kill(2) on the child this harness spawned.

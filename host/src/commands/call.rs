@@ -11,6 +11,7 @@ use anyhow::{bail, Context};
 use axum::body::Body;
 use axum::http::{Method as HttpMethod, Request};
 use pyrus_host::cache::CompileCache;
+use pyrus_host::capabilities::keyvalue::Store;
 use pyrus_host::config::{Config, Secrets};
 use pyrus_host::registry::Registry;
 use pyrus_host::runtime::extension::Method;
@@ -96,7 +97,14 @@ pub fn call(args: CallArgs) -> anyhow::Result<ExitCode> {
         bail!("--body FILE is needed: the JSON Pyrus would POST");
     }
 
-    let runtime = Arc::new(Runtime::new(config.engine_settings())?);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut runtime = Runtime::new(config.engine_settings())?;
+    if config.needs_store() {
+        runtime = runtime.with_store(rt.block_on(Store::open(&config.store))?);
+    }
+    let runtime = Arc::new(runtime);
     let cache = CompileCache::new(runtime.engine(), config.server.cache_dir.clone());
     let loading = Instant::now();
     let (registry, report) = Registry::build(&runtime, &cache, &config, None);
@@ -125,9 +133,6 @@ pub fn call(args: CallArgs) -> anyhow::Result<ExitCode> {
         .header("content-type", "application/json")
         .body(Body::from(body))?;
 
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
     let (status, reply, call_ms) = rt.block_on(async {
         let started = Instant::now();
         let response = server::router(state).oneshot(request).await?;

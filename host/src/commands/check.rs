@@ -4,6 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use pyrus_host::cache::CompileCache;
+use pyrus_host::capabilities::keyvalue::Store;
 use pyrus_host::config::{Config, Secrets};
 use pyrus_host::registry::{Loaded, Registry};
 use pyrus_host::runtime::limits::Limits;
@@ -19,7 +20,20 @@ pub fn check(path: &Path) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    let runtime = Runtime::new(config.engine_settings())?;
+    let mut runtime = Runtime::new(config.engine_settings())?;
+    let mut store_problem = None;
+    if config.needs_store() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        match rt.block_on(Store::open(&config.store)) {
+            Ok(store) => {
+                println!("ok: store: {} backend open", store.backend.name());
+                runtime = runtime.with_store(store);
+            }
+            Err(e) => store_problem = Some(format!("{}: store: {e}", path.display())),
+        }
+    }
     let cache = CompileCache::new(runtime.engine(), config.server.cache_dir.clone());
     let (registry, report) = Registry::build(&runtime, &cache, &config, None);
 
@@ -34,6 +48,7 @@ pub fn check(path: &Path) -> anyhow::Result<ExitCode> {
         .iter()
         .map(ToString::to_string)
         .chain(report.errors.iter().map(ToString::to_string))
+        .chain(store_problem)
         .collect();
     for problem in &problems {
         println!("problem: {problem}");

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use pyrus_host::cache::CompileCache;
+use pyrus_host::capabilities::keyvalue::Store;
 use pyrus_host::config::Config;
 use pyrus_host::registry::Registry;
 use pyrus_host::reload::Reloader;
@@ -15,9 +16,23 @@ use pyrus_host::server::{self, AppState};
 
 pub fn serve(config_path: PathBuf) -> anyhow::Result<ExitCode> {
     let config = Config::load(&config_path)?;
-    let runtime = Arc::new(
-        Runtime::new(config.engine_settings()).context("cannot create the WebAssembly engine")?,
-    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        // A looping plugin yields at every 10 ms epoch tick, so one task poll can last that
+        // long. Tokio checks for I/O only every `event_interval` polls (61 by default): with
+        // every worker busy with such plugins, new requests would wait ~600 ms. Checking
+        // every 2 polls bounds that wait to about 20 ms.
+        .event_interval(2)
+        .build()
+        .context("cannot start the async runtime")?;
+    let mut runtime =
+        Runtime::new(config.engine_settings()).context("cannot create the WebAssembly engine")?;
+    if config.needs_store() {
+        let store = rt.block_on(Store::open(&config.store))?;
+        tracing::info!(backend = store.backend.name(), "plugin store open");
+        runtime = runtime.with_store(store);
+    }
+    let runtime = Arc::new(runtime);
     let cache = CompileCache::new(runtime.engine(), config.server.cache_dir.clone());
     let started = std::time::Instant::now();
     let (registry, report) = Registry::build(&runtime, &cache, &config, None);
@@ -44,16 +59,6 @@ pub fn serve(config_path: PathBuf) -> anyhow::Result<ExitCode> {
             .with_admin_token(config.admin_token.clone()),
     );
     let reloader = Reloader::new(&config, state.clone(), cache);
-
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        // A looping plugin yields at every 10 ms epoch tick, so one task poll can last that
-        // long. Tokio checks for I/O only every `event_interval` polls (61 by default): with
-        // every worker busy with such plugins, new requests would wait ~600 ms. Checking
-        // every 2 polls bounds that wait to about 20 ms.
-        .event_interval(2)
-        .build()
-        .context("cannot start the async runtime")?;
     let grace = config.server.shutdown_grace;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.server.listen)

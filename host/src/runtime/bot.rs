@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use std::sync::Arc;
+
 use tokio::sync::Semaphore;
 use wasmtime::component::Component;
 
@@ -13,6 +15,7 @@ use super::error::{CallError, LoadError};
 use super::limits::Limits;
 use super::state::CallState;
 use super::Runtime;
+use crate::capabilities::Grants;
 
 const WORLD: &str = "pyrus:plugin/bot-plugin";
 
@@ -22,6 +25,7 @@ pub struct BotPlugin {
     pub limits: Limits,
     /// Admission for this plugin's calls (`limits.max_concurrency` permits).
     permits: Semaphore,
+    pub grants: Arc<Grants>,
 }
 
 impl BotPlugin {
@@ -32,12 +36,14 @@ impl BotPlugin {
         component: &Component,
         path: &Path,
         limits: Limits,
+        grants: Arc<Grants>,
     ) -> Result<BotPlugin, LoadError> {
         let pre = runtime.instantiate_pre(component, path, WORLD, BotPluginPre::new)?;
         Ok(BotPlugin {
             pre,
             permits: Semaphore::new(limits.max_concurrency as usize),
             limits,
+            grants,
         })
     }
 
@@ -57,12 +63,17 @@ impl BotPlugin {
     ) -> Result<Option<String>, CallError> {
         let pre = &self.pre;
         let result = runtime
-            .run_call(&self.limits, &self.permits, async move |store| {
-                let bot = pre.instantiate_async(&mut *store).await?;
-                bot.pyrus_plugin_bot()
-                    .call_handle(&mut *store, &info, &body)
-                    .await
-            })
+            .run_call(
+                &self.limits,
+                &self.permits,
+                &self.grants,
+                async move |store| {
+                    let bot = pre.instantiate_async(&mut *store).await?;
+                    bot.pyrus_plugin_bot()
+                        .call_handle(&mut *store, &info, &body)
+                        .await
+                },
+            )
             .await?;
         // A bot's reply becomes a Pyrus comment: one JSON object, never garbage.
         reply_result(result, ReplyShape::Object, &self.limits)

@@ -9,6 +9,7 @@ use super::error::{CallError, PluginError};
 use super::limits::Limits;
 use super::state::{new_store, CallState};
 use super::Runtime;
+use crate::capabilities::{CallCapabilities, Grants};
 
 impl Runtime {
     /// Runs `body` with a fresh store for one call, within `limits`.
@@ -21,6 +22,7 @@ impl Runtime {
         &self,
         limits: &Limits,
         plugin_permits: &Semaphore,
+        grants: &std::sync::Arc<Grants>,
         body: impl AsyncFnOnce(&mut Store<CallState>) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
         let _plugin_permit = plugin_permits
@@ -30,7 +32,11 @@ impl Runtime {
             .pool_permits
             .try_acquire()
             .map_err(|_| CallError::Busy)?;
-        let mut store = new_store(&self.engine, limits, self.settings.fuel);
+        let caps = CallCapabilities {
+            grants: grants.clone(),
+            store: self.store.clone(),
+        };
+        let mut store = new_store(&self.engine, limits, self.settings.fuel, caps);
         let outcome = tokio::time::timeout(limits.timeout, body(&mut store)).await;
         store.data().stdout.report("stdout");
         store.data().stderr.report("stderr");

@@ -4,6 +4,8 @@
 use std::fmt;
 use std::path::Path;
 
+use std::sync::Arc;
+
 use tokio::sync::Semaphore;
 use wasmtime::component::Component;
 
@@ -13,6 +15,7 @@ use super::call::{reply_result, ReplyShape};
 use super::error::{CallError, LoadError};
 use super::limits::Limits;
 use super::Runtime;
+use crate::capabilities::Grants;
 
 const WORLD: &str = "pyrus:plugin/extension-plugin";
 
@@ -70,6 +73,7 @@ pub struct ExtensionPlugin {
     pub limits: Limits,
     /// Admission for this plugin's calls (`limits.max_concurrency` permits).
     permits: Semaphore,
+    pub grants: Arc<Grants>,
 }
 
 impl ExtensionPlugin {
@@ -79,12 +83,14 @@ impl ExtensionPlugin {
         component: &Component,
         path: &Path,
         limits: Limits,
+        grants: Arc<Grants>,
     ) -> Result<ExtensionPlugin, LoadError> {
         let pre = runtime.instantiate_pre(component, path, WORLD, ExtensionPluginPre::new)?;
         Ok(ExtensionPlugin {
             pre,
             permits: Semaphore::new(limits.max_concurrency as usize),
             limits,
+            grants,
         })
     }
 
@@ -104,22 +110,27 @@ impl ExtensionPlugin {
     ) -> Result<Option<String>, CallError> {
         let pre = &self.pre;
         let result = runtime
-            .run_call(&self.limits, &self.permits, async move |store| {
-                let ext = pre.instantiate_async(&mut *store).await?;
-                let api = ext.pyrus_plugin_extension();
-                let store = &mut *store;
-                match method {
-                    Method::Pulse => api.call_pulse(store, &info).await,
-                    Method::Authorize => api.call_authorize(store, &info, &body).await,
-                    Method::Toggle => api.call_toggle(store, &info, &body).await,
-                    Method::Event => api.call_event(store, &info, &body).await,
-                    Method::SendMessage => api.call_send_message(store, &info, &body).await,
-                    Method::CreateDialog => api.call_create_dialog(store, &info, &body).await,
-                    Method::GetAvailableNumbers => {
-                        api.call_get_available_numbers(store, &info, &body).await
+            .run_call(
+                &self.limits,
+                &self.permits,
+                &self.grants,
+                async move |store| {
+                    let ext = pre.instantiate_async(&mut *store).await?;
+                    let api = ext.pyrus_plugin_extension();
+                    let store = &mut *store;
+                    match method {
+                        Method::Pulse => api.call_pulse(store, &info).await,
+                        Method::Authorize => api.call_authorize(store, &info, &body).await,
+                        Method::Toggle => api.call_toggle(store, &info, &body).await,
+                        Method::Event => api.call_event(store, &info, &body).await,
+                        Method::SendMessage => api.call_send_message(store, &info, &body).await,
+                        Method::CreateDialog => api.call_create_dialog(store, &info, &body).await,
+                        Method::GetAvailableNumbers => {
+                            api.call_get_available_numbers(store, &info, &body).await
+                        }
                     }
-                }
-            })
+                },
+            )
             .await?;
         reply_result(result, ReplyShape::Any, &self.limits)
     }

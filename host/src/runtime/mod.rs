@@ -34,6 +34,8 @@ pub struct Runtime {
     /// clean "busy" answer before any work is done.
     pool_permits: Arc<Semaphore>,
     settings: engine::EngineSettings,
+    /// The plugin state backend, when the config grants any plugin a store.
+    store: Option<crate::capabilities::keyvalue::Store>,
     _ticker: engine::EpochTicker,
 }
 
@@ -47,8 +49,20 @@ impl Runtime {
             linker,
             pool_permits: Arc::new(Semaphore::new(engine::MAX_INSTANCES as usize)),
             settings,
+            store: None,
             _ticker: ticker,
         })
+    }
+
+    /// Gives plugins granted `key_value_stores` this store.
+    pub fn with_store(mut self, store: crate::capabilities::keyvalue::Store) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// The plugin state backend, if any.
+    pub fn store(&self) -> Option<&crate::capabilities::keyvalue::Store> {
+        self.store.as_ref()
     }
 
     pub fn engine(&self) -> &Engine {

@@ -8,14 +8,17 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use super::limits::{Limits, MemoryLimiter};
 use super::log::LogBudget;
 use super::stdio::Captured;
+use crate::capabilities::CallCapabilities;
 
 pub struct CallState {
     wasi: WasiCtx,
     pub(crate) stdout: Captured,
     pub(crate) stderr: Captured,
-    table: ResourceTable,
+    pub(crate) table: ResourceTable,
     pub(crate) limiter: MemoryLimiter,
     pub(crate) log: LogBudget,
+    /// What this call may reach beyond answering (store, variables).
+    pub(crate) caps: CallCapabilities,
 }
 
 impl WasiView for CallState {
@@ -29,7 +32,12 @@ impl WasiView for CallState {
 
 /// A fresh store for one call, with the plugin's memory limit and an epoch deadline that
 /// yields to the async runtime at every tick (the call's timeout is enforced around it).
-pub fn new_store(engine: &Engine, limits: &Limits, fuel_enabled: bool) -> Store<CallState> {
+pub fn new_store(
+    engine: &Engine,
+    limits: &Limits,
+    fuel_enabled: bool,
+    caps: CallCapabilities,
+) -> Store<CallState> {
     let stdout = Captured::new(limits.max_output_bytes);
     let stderr = Captured::new(limits.max_output_bytes);
     let state = CallState {
@@ -44,6 +52,7 @@ pub fn new_store(engine: &Engine, limits: &Limits, fuel_enabled: bool) -> Store<
         table: ResourceTable::new(),
         limiter: MemoryLimiter::new(limits.memory_bytes),
         log: LogBudget::new(limits.max_log_messages),
+        caps,
     };
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);

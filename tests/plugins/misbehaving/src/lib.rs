@@ -64,6 +64,36 @@ fn behave(function: &str, info: CallInfo, request: String) -> Reply {
             std::thread::sleep(std::time::Duration::from_secs(2));
             Ok(Some(r#"{"text":"slow but done"}"#.to_string()))
         }
+        // Fills its store with 10 KiB values until the host refuses; answers the refusal.
+        "kv-fill" => {
+            let store = pyrus_plugin_sdk::store::Store::open("default").map_err(store_error)?;
+            for i in 0..100_000 {
+                if let Err(e) = store.set(&format!("fill-{i}"), vec![7u8; 10 * 1024]) {
+                    return Ok(Some(text_reply(&format!("refused after {i}: {e}"))));
+                }
+            }
+            Ok(Some(text_reply("never refused")))
+        }
+        // Opens a store its config does not grant.
+        "kv-escape" => match pyrus_plugin_sdk::store::Store::open("other") {
+            Ok(_) => Ok(Some(text_reply("opened a store that was not granted"))),
+            Err(e) => Ok(Some(text_reply(&format!("refused: {e}")))),
+        },
+        // Lists every key it can see, and writes one of its own.
+        "kv-list" => {
+            let store = pyrus_plugin_sdk::store::Store::open("default").map_err(store_error)?;
+            store
+                .set(&format!("mine-{}", info.name), "x")
+                .map_err(store_error)?;
+            let keys = store.keys().map_err(store_error)?;
+            Ok(Some(text_reply(&keys.join(","))))
+        }
+        // Answers every variable the host gives it.
+        "vars" => {
+            let all = pyrus_plugin_sdk::variables::all();
+            let text: Vec<String> = all.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            Ok(Some(text_reply(&text.join(";"))))
+        }
         // Grows memory until the limit stops it.
         "memory" => {
             let mut hoard: Vec<Vec<u8>> = Vec::new();
@@ -182,3 +212,15 @@ pyrus_plugin_sdk::bindings::bot_world::__export_bot_world!(
 pyrus_plugin_sdk::bindings::extension_world::__export_extension_world!(
     Misbehaving with_types_in pyrus_plugin_sdk::bindings::extension_world
 );
+
+fn text_reply(text: &str) -> String {
+    format!(r#"{{"text":{}}}"#, serde_json::to_string(text).unwrap())
+}
+
+fn store_error(e: pyrus_plugin_sdk::store::StoreError) -> PluginError {
+    PluginError {
+        code: "store_error".into(),
+        message: e.to_string(),
+        status: Some(500),
+    }
+}

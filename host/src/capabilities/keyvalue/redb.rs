@@ -1,0 +1,249 @@
+//! The embedded backend: one redb file, no server. Each write is one transaction committed
+//! with fsync before the plugin hears it succeeded, so it survives `kill -9` of the host (and
+//! a power cut). One process at a time: redb locks the file.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use redb::{Database, ReadableTable, TableDefinition};
+
+use super::backend::{parse_counter, BoxFuture, KeyPage, KvBackend, KvError, Scope};
+
+/// (namespace, bucket, key) → value.
+const DATA: TableDefinition<(&str, &str, &str), &[u8]> = TableDefinition::new("data");
+/// namespace → bytes of keys and values it holds.
+const USAGE: TableDefinition<&str, u64> = TableDefinition::new("usage");
+
+pub struct RedbBackend {
+    db: Arc<Database>,
+}
+
+impl RedbBackend {
+    /// Opens (or creates) the store file, creating its folder.
+    pub fn open(path: &Path) -> Result<RedbBackend, KvError> {
+        let fail = |e: &dyn std::fmt::Display| {
+            KvError::Backend(format!("cannot open the store {}: {e}", path.display()))
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
+        }
+        let db = Database::create(path).map_err(|e| fail(&e))?;
+        // Create the tables once, so that readers never meet a missing table.
+        let tx = db.begin_write().map_err(|e| fail(&e))?;
+        tx.open_table(DATA).map_err(|e| fail(&e))?;
+        tx.open_table(USAGE).map_err(|e| fail(&e))?;
+        tx.commit().map_err(|e| fail(&e))?;
+        Ok(RedbBackend { db: Arc::new(db) })
+    }
+
+    /// Runs a write transaction on a blocking thread: a commit waits for the disk.
+    fn write<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&redb::WriteTransaction) -> Result<T, KvError> + Send + 'static,
+    ) -> BoxFuture<'_, Result<T, KvError>> {
+        let db = self.db.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                let tx = db.begin_write().map_err(backend)?;
+                let value = work(&tx)?;
+                tx.commit().map_err(backend)?;
+                Ok(value)
+            })
+            .await
+            .map_err(backend)?
+        })
+    }
+
+    fn read<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&redb::ReadTransaction) -> Result<T, KvError> + Send + 'static,
+    ) -> BoxFuture<'_, Result<T, KvError>> {
+        let db = self.db.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || work(&db.begin_read().map_err(backend)?))
+                .await
+                .map_err(backend)?
+        })
+    }
+}
+
+fn backend(e: impl std::fmt::Display) -> KvError {
+    KvError::Backend(e.to_string())
+}
+
+/// Bytes an entry counts for in its namespace's usage.
+fn entry_size(key: &str, value_len: usize) -> u64 {
+    (key.len() + value_len) as u64
+}
+
+/// Writes `value` at `key` and updates the namespace's usage, within `tx`.
+fn put(
+    tx: &redb::WriteTransaction,
+    scope: &Scope,
+    key: &str,
+    value: &[u8],
+    max_total: u64,
+) -> Result<(), KvError> {
+    let mut data = tx.open_table(DATA).map_err(backend)?;
+    let mut usage = tx.open_table(USAGE).map_err(backend)?;
+    let old = data
+        .get((scope.namespace.as_str(), scope.bucket.as_str(), key))
+        .map_err(backend)?
+        .map(|v| entry_size(key, v.value().len()))
+        .unwrap_or(0);
+    let used = usage
+        .get(scope.namespace.as_str())
+        .map_err(backend)?
+        .map(|v| v.value())
+        .unwrap_or(0);
+    let new_used = used - old.min(used) + entry_size(key, value.len());
+    if new_used > max_total && new_used > used {
+        return Err(KvError::QuotaExceeded(new_used, max_total));
+    }
+    data.insert(
+        (scope.namespace.as_str(), scope.bucket.as_str(), key),
+        value,
+    )
+    .map_err(backend)?;
+    usage
+        .insert(scope.namespace.as_str(), new_used)
+        .map_err(backend)?;
+    Ok(())
+}
+
+impl KvBackend for RedbBackend {
+    fn name(&self) -> &'static str {
+        "redb"
+    }
+
+    fn get(&self, scope: Scope, key: String) -> BoxFuture<'_, Result<Option<Vec<u8>>, KvError>> {
+        self.read(move |tx| {
+            let data = tx.open_table(DATA).map_err(backend)?;
+            let value = data
+                .get((
+                    scope.namespace.as_str(),
+                    scope.bucket.as_str(),
+                    key.as_str(),
+                ))
+                .map_err(backend)?;
+            Ok(value.map(|v| v.value().to_vec()))
+        })
+    }
+
+    fn set(
+        &self,
+        scope: Scope,
+        key: String,
+        value: Vec<u8>,
+        max_total: u64,
+    ) -> BoxFuture<'_, Result<(), KvError>> {
+        self.write(move |tx| put(tx, &scope, &key, &value, max_total))
+    }
+
+    fn delete(&self, scope: Scope, key: String) -> BoxFuture<'_, Result<(), KvError>> {
+        self.write(move |tx| {
+            let mut data = tx.open_table(DATA).map_err(backend)?;
+            let removed = data
+                .remove((
+                    scope.namespace.as_str(),
+                    scope.bucket.as_str(),
+                    key.as_str(),
+                ))
+                .map_err(backend)?
+                .map(|v| entry_size(&key, v.value().len()));
+            if let Some(size) = removed {
+                let mut usage = tx.open_table(USAGE).map_err(backend)?;
+                let used = usage
+                    .get(scope.namespace.as_str())
+                    .map_err(backend)?
+                    .map(|v| v.value())
+                    .unwrap_or(0);
+                usage
+                    .insert(scope.namespace.as_str(), used.saturating_sub(size))
+                    .map_err(backend)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn exists(&self, scope: Scope, key: String) -> BoxFuture<'_, Result<bool, KvError>> {
+        self.read(move |tx| {
+            let data = tx.open_table(DATA).map_err(backend)?;
+            let value = data
+                .get((
+                    scope.namespace.as_str(),
+                    scope.bucket.as_str(),
+                    key.as_str(),
+                ))
+                .map_err(backend)?;
+            Ok(value.is_some())
+        })
+    }
+
+    fn list_keys(
+        &self,
+        scope: Scope,
+        cursor: Option<u64>,
+        page: usize,
+    ) -> BoxFuture<'_, Result<KeyPage, KvError>> {
+        self.read(move |tx| {
+            let data = tx.open_table(DATA).map_err(backend)?;
+            let start = cursor.unwrap_or(0);
+            let from = (scope.namespace.as_str(), scope.bucket.as_str(), "");
+            let mut keys = Vec::new();
+            let mut more = false;
+            let entries = data.range(from..).map_err(backend)?;
+            for entry in entries.skip(start as usize) {
+                let (key, _) = entry.map_err(backend)?;
+                let (namespace, bucket, key) = key.value();
+                if namespace != scope.namespace || bucket != scope.bucket {
+                    break;
+                }
+                if keys.len() == page {
+                    more = true;
+                    break;
+                }
+                keys.push(key.to_string());
+            }
+            let next = more.then(|| start + keys.len() as u64);
+            Ok(KeyPage { keys, next })
+        })
+    }
+
+    fn increment(
+        &self,
+        scope: Scope,
+        key: String,
+        delta: u64,
+        max_total: u64,
+    ) -> BoxFuture<'_, Result<u64, KvError>> {
+        self.write(move |tx| {
+            let current = {
+                let data = tx.open_table(DATA).map_err(backend)?;
+                let value = data
+                    .get((
+                        scope.namespace.as_str(),
+                        scope.bucket.as_str(),
+                        key.as_str(),
+                    ))
+                    .map_err(backend)?;
+                match value {
+                    Some(v) => parse_counter(v.value())?,
+                    None => 0,
+                }
+            };
+            let next = current.checked_add(delta).ok_or(KvError::Overflow)?;
+            put(tx, &scope, &key, next.to_string().as_bytes(), max_total)?;
+            Ok(next)
+        })
+    }
+}
+
+/// `$XDG_DATA_HOME/pyrus-host/state.redb`, else `~/.local/share/pyrus-host/state.redb`.
+pub fn default_path() -> Option<PathBuf> {
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
+    Some(data.join("pyrus-host").join("state.redb"))
+}

@@ -11,6 +11,7 @@ use anyhow::bail;
 use clap::{Parser, Subcommand};
 
 mod compare;
+mod kv;
 mod load;
 mod native;
 mod reload;
@@ -70,6 +71,17 @@ enum Bench {
         /// Host settings for the plugin.
         #[arg(long)]
         settings: Option<String>,
+    },
+    /// The cost of plugin state: each store backend's get / set / increment, and an
+    /// in-process call of counter-bot (one increment) beside hello-bot, per backend (redb,
+    /// and Redis when redis-server is installed).
+    Kv {
+        /// Operations to time per kind.
+        #[arg(long, default_value_t = 2000)]
+        ops: usize,
+        /// In-process calls per plugin and backend.
+        #[arg(long, default_value_t = 2000)]
+        calls: usize,
     },
     /// Internal: the native axum server `compare` measures against.
     #[command(hide = true)]
@@ -140,6 +152,7 @@ fn main() -> anyhow::Result<()> {
             });
             compare::inprocess_with(&plugin, settings.as_deref(), &body, calls)
         }
+        Bench::Kv { ops, calls } => kv::run(&repo, ops, calls),
         Bench::ServeNative => unreachable!("handled before"),
     }
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::capabilities::http::AllowedHost;
 use crate::capabilities::keyvalue::KvLimits;
 use crate::capabilities::Grants;
 use crate::names::PluginName;
@@ -235,6 +236,11 @@ struct RawPlugin {
     settings: Option<String>,
     #[serde(default)]
     key_value_stores: Vec<String>,
+    #[serde(default)]
+    allowed_outbound_hosts: Vec<String>,
+    max_outbound_requests: Option<u32>,
+    outbound_timeout_ms: Option<u64>,
+    max_outbound_response_kb: Option<u64>,
     /// Each a string, or a secret source (`{ env }` / `{ file }`).
     #[serde(default)]
     variables: BTreeMap<String, toml::Value>,
@@ -341,6 +347,38 @@ impl Config {
                         ));
                     }
                     grants.key_value_stores.push(store);
+                }
+                for host in &entry.allowed_outbound_hosts {
+                    let allowed = AllowedHost::parse(host)
+                        .map_err(|e| err(&format!("{key}.allowed_outbound_hosts"), e))?;
+                    grants.allowed_outbound_hosts.push(allowed);
+                }
+                if let Some(n) = entry.max_outbound_requests {
+                    if !(1..=1000).contains(&n) {
+                        return Err(err(
+                            &format!("{key}.max_outbound_requests"),
+                            format!("{n} is out of range 1..=1000"),
+                        ));
+                    }
+                    grants.outbound.max_requests = n;
+                }
+                if let Some(ms) = entry.outbound_timeout_ms {
+                    if !(1..=MAX_TIMEOUT_MS).contains(&ms) {
+                        return Err(err(
+                            &format!("{key}.outbound_timeout_ms"),
+                            format!("{ms} is out of range 1..={MAX_TIMEOUT_MS}"),
+                        ));
+                    }
+                    grants.outbound.timeout = Duration::from_millis(ms);
+                }
+                if let Some(kb) = entry.max_outbound_response_kb {
+                    if !(1..=1 << 20).contains(&kb) {
+                        return Err(err(
+                            &format!("{key}.max_outbound_response_kb"),
+                            format!("{kb} is out of range 1..=1048576"),
+                        ));
+                    }
+                    grants.outbound.max_response_bytes = kb << 10;
                 }
                 for (var, raw) in entry.variables {
                     let var_key = format!("{key}.variables.{var}");

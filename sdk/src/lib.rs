@@ -32,7 +32,8 @@
 //! [`ExtensionRequest`].
 //!
 //! Beyond answering, a plugin the host config grants them can keep state in a key-value
-//! [`store`] and read its [`variables`] (logins, URLs, secrets).
+//! [`store`], read its [`variables`] (logins, URLs, secrets), send [`http`] requests to
+//! allowed hosts, and call [`pyrus`] back through its API.
 //!
 //! The models compile natively as well: test your logic with plain `cargo test`, through
 //! [`bot::handle_json`] on JSON text as Pyrus sends it.
@@ -41,8 +42,10 @@ pub mod bindings;
 pub mod bot;
 mod call;
 pub mod extension;
+pub mod http;
 pub mod log;
 mod model;
+pub mod pyrus;
 pub mod store;
 pub mod variables;
 

@@ -3,6 +3,9 @@
 
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
+#[allow(dead_code)]
+pub mod mock;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -4,11 +4,14 @@
 //! - [`keyvalue`]: state in the plugin's own namespace (`wasi:keyvalue`), granted by
 //!   `key_value_stores = ["default"]`, kept by a backend (`redb` file or Redis).
 //! - [`variables`]: the plugin's `[bots.X.variables]` (`wasi:config/store`).
+//! - [`http`]: outbound requests (`wasi:http/outgoing-handler`) to the hosts in its
+//!   `allowed_outbound_hosts`.
 //!
 //! A capability owns its config validation (into [`Grants`]), its host functions (implemented
 //! for the call's store state), and its per-call view. The linker gets every capability once,
 //! for every plugin: what a plugin may actually do is decided per call from its grants.
 
+pub mod http;
 pub mod keyvalue;
 pub mod variables;
 
@@ -27,6 +30,9 @@ pub struct Grants {
     pub key_value_stores: Vec<String>,
     /// `variables`, by name. Values are redacted in `Debug`.
     pub variables: BTreeMap<String, Secret>,
+    /// Where the plugin may send HTTP requests; empty: nowhere.
+    pub allowed_outbound_hosts: Vec<http::AllowedHost>,
+    pub outbound: http::OutboundLimits,
 }
 
 impl Grants {

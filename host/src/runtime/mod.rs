@@ -101,6 +101,9 @@ impl Runtime {
 fn linker(engine: &Engine) -> anyhow::Result<Linker<state::CallState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    // Every plugin may import wasi:http; whether a request goes out is decided per call
+    // against its allow-list (capabilities::http).
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
     bindings::bot::BotPlugin::add_to_linker::<_, HasSelf<state::CallState>>(&mut linker, |s| s)?;
     Ok(linker)
 }

@@ -8,7 +8,9 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use super::limits::{Limits, MemoryLimiter};
 use super::log::LogBudget;
 use super::stdio::Captured;
+use crate::capabilities::http::OutboundHooks;
 use crate::capabilities::CallCapabilities;
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 pub struct CallState {
     wasi: WasiCtx,
@@ -19,6 +21,19 @@ pub struct CallState {
     pub(crate) log: LogBudget,
     /// What this call may reach beyond answering (store, variables).
     pub(crate) caps: CallCapabilities,
+    http: WasiHttpCtx,
+    /// The outbound allow-list and what this call has used of its limits.
+    http_hooks: OutboundHooks,
+}
+
+impl WasiHttpView for CallState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.http_hooks,
+        }
+    }
 }
 
 impl WasiView for CallState {
@@ -52,6 +67,8 @@ pub fn new_store(
         table: ResourceTable::new(),
         limiter: MemoryLimiter::new(limits.memory_bytes),
         log: LogBudget::new(limits.max_log_messages),
+        http: WasiHttpCtx::new(),
+        http_hooks: OutboundHooks::new(caps.grants.clone()),
         caps,
     };
     let mut store = Store::new(engine, state);

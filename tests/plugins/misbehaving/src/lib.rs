@@ -88,6 +88,42 @@ fn behave(function: &str, info: CallInfo, request: String) -> Reply {
             let keys = store.keys().map_err(store_error)?;
             Ok(Some(text_reply(&keys.join(","))))
         }
+        // GETs the URL in its `url` variable; answers the status and body, or the error.
+        "fetch" => {
+            let url = pyrus_plugin_sdk::variables::get("url").unwrap_or_default();
+            match pyrus_plugin_sdk::http::send(pyrus_plugin_sdk::http::Request::get(url)) {
+                Ok(r) => Ok(Some(text_reply(&format!("{} {}", r.status, r.text())))),
+                Err(e) => Ok(Some(text_reply(&format!("error: {e}")))),
+            }
+        }
+        // GETs the URL until the host refuses; answers how many went out.
+        "fetch-many" => {
+            let url = pyrus_plugin_sdk::variables::get("url").unwrap_or_default();
+            for i in 0..100 {
+                let request = pyrus_plugin_sdk::http::Request::get(url.clone());
+                if let Err(e) = pyrus_plugin_sdk::http::send(request) {
+                    return Ok(Some(text_reply(&format!("sent {i}, then: {e}"))));
+                }
+            }
+            Ok(Some(text_reply("sent 100")))
+        }
+        // Comments on the task through the Pyrus API with the webhook's token and api_url.
+        "comment" => {
+            let req = pyrus_plugin_sdk::BotRequest::parse(&request).map_err(|e| {
+                store_error(pyrus_plugin_sdk::store::StoreError::Json(e.to_string()))
+            })?;
+            let task_id = req.task_id().map(|id| id.0).unwrap_or_default();
+            let api =
+                pyrus_plugin_sdk::pyrus::PyrusApi::for_bot(&req).map_err(PluginError::from_api)?;
+            let reply = pyrus_plugin_sdk::BotReply::new().text("posted through the API");
+            match api.comment_task(task_id, &reply) {
+                Ok(task) => Ok(Some(text_reply(&format!(
+                    "commented: {}",
+                    task["task"]["id"]
+                )))),
+                Err(e) => Ok(Some(text_reply(&format!("error: {e}")))),
+            }
+        }
         // Answers every variable the host gives it.
         "vars" => {
             let all = pyrus_plugin_sdk::variables::all();
@@ -222,5 +258,19 @@ fn store_error(e: pyrus_plugin_sdk::store::StoreError) -> PluginError {
         code: "store_error".into(),
         message: e.to_string(),
         status: Some(500),
+    }
+}
+
+trait FromApi {
+    fn from_api(e: pyrus_plugin_sdk::pyrus::ApiError) -> Self;
+}
+
+impl FromApi for PluginError {
+    fn from_api(e: pyrus_plugin_sdk::pyrus::ApiError) -> Self {
+        PluginError {
+            code: "pyrus_api_error".into(),
+            message: e.to_string(),
+            status: Some(502),
+        }
     }
 }

@@ -1,0 +1,314 @@
+//! Outbound HTTP (`wasi:http/outgoing-handler`), checked against the plugin's
+//! `allowed_outbound_hosts` and denied by default. Per call, the number of requests, each
+//! request's time and each response body's size are capped.
+//!
+//! The request itself is wasmtime-wasi-http's (hyper and rustls with the webpki roots); this
+//! module only decides whether it may go out and bounds it.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::BodyExt;
+use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
+
+/// One `allowed_outbound_hosts` entry: `https://api.pyrus.com`, `https://*.example.com`,
+/// `http://127.0.0.1:8080`. A missing port means the scheme's default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowedHost {
+    scheme: String,
+    /// Lower case; `*.example.com` is kept as the suffix `.example.com` with `wildcard`.
+    host: String,
+    wildcard: bool,
+    port: u16,
+}
+
+impl AllowedHost {
+    pub fn parse(text: &str) -> Result<AllowedHost, String> {
+        let (scheme, rest) = text.split_once("://").ok_or_else(|| {
+            format!("{text:?}: expected SCHEME://HOST[:PORT], e.g. https://api.pyrus.com")
+        })?;
+        let scheme = scheme.to_ascii_lowercase();
+        let default_port = match scheme.as_str() {
+            "https" => 443,
+            "http" => 80,
+            _ => return Err(format!("{text:?}: the scheme must be http or https")),
+        };
+        let rest = rest.strip_suffix('/').unwrap_or(rest);
+        if rest.contains('/') || rest.contains('@') || rest.is_empty() {
+            return Err(format!(
+                "{text:?}: give only SCHEME://HOST[:PORT], without a path or user"
+            ));
+        }
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((host, port)) if !host.ends_with(']') || host.starts_with('[') => {
+                let port = port
+                    .parse()
+                    .map_err(|_| format!("{text:?}: {port:?} is not a port"))?;
+                (host, port)
+            }
+            _ => (rest, default_port),
+        };
+        let host = host.to_ascii_lowercase();
+        let (host, wildcard) = match host.strip_prefix("*.") {
+            Some(suffix) if !suffix.is_empty() && !suffix.contains('*') => {
+                (format!(".{suffix}"), true)
+            }
+            _ if host.contains('*') => {
+                return Err(format!(
+                    "{text:?}: a wildcard is allowed only as the first label (*.example.com)"
+                ))
+            }
+            _ => (host, false),
+        };
+        Ok(AllowedHost {
+            scheme,
+            host,
+            wildcard,
+            port,
+        })
+    }
+
+    /// Whether a request to `scheme://host:port` is allowed by this entry.
+    pub fn allows(&self, scheme: &str, host: &str, port: u16) -> bool {
+        let host = host.to_ascii_lowercase();
+        let host_ok = if self.wildcard {
+            host.ends_with(&self.host) && host.len() > self.host.len()
+        } else {
+            host == self.host
+        };
+        scheme.eq_ignore_ascii_case(&self.scheme) && port == self.port && host_ok
+    }
+}
+
+/// The outbound limits of one plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutboundLimits {
+    pub max_requests: u32,
+    pub timeout: Duration,
+    pub max_response_bytes: u64,
+}
+
+impl Default for OutboundLimits {
+    fn default() -> Self {
+        OutboundLimits {
+            max_requests: 10,
+            timeout: Duration::from_secs(10),
+            max_response_bytes: 4 << 20,
+        }
+    }
+}
+
+/// The per-call hooks: the plugin's allow-list and limits, and what the call used so far.
+pub struct OutboundHooks {
+    pub grants: std::sync::Arc<super::Grants>,
+    requests: u32,
+}
+
+impl OutboundHooks {
+    pub fn new(grants: std::sync::Arc<super::Grants>) -> Self {
+        OutboundHooks {
+            grants,
+            requests: 0,
+        }
+    }
+
+    fn check(&mut self, uri: &http::Uri) -> Result<(), String> {
+        let scheme = uri.scheme_str().unwrap_or("https");
+        let host = uri.host().unwrap_or_default();
+        let port = uri
+            .port_u16()
+            .unwrap_or(if scheme.eq_ignore_ascii_case("http") {
+                80
+            } else {
+                443
+            });
+        let target = format!("{scheme}://{host}:{port}");
+        if !self
+            .grants
+            .allowed_outbound_hosts
+            .iter()
+            .any(|a| a.allows(scheme, host, port))
+        {
+            return Err(format!("{target} is not in allowed_outbound_hosts"));
+        }
+        let limit = self.grants.outbound.max_requests;
+        if self.requests >= limit {
+            return Err(format!(
+                "over the limit of {limit} outbound requests per call"
+            ));
+        }
+        self.requests += 1;
+        Ok(())
+    }
+}
+
+type SendResult = Result<
+    (
+        http::Response<WasiBody>,
+        Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+    ),
+    HttpError,
+>;
+
+impl WasiHttpHooks for OutboundHooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        _options: Option<RequestOptions>,
+        _fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+    ) -> Box<dyn Future<Output = SendResult> + Send> {
+        // The path and query are not logged: they may carry tokens.
+        let method = request.method().clone();
+        if let Err(reason) = self.check(request.uri()) {
+            tracing::warn!(%method, "outbound request denied: {reason}");
+            return Box::new(async { Err(HttpError::HttpRequestDenied) });
+        }
+        let limits = self.grants.outbound;
+        let options = RequestOptions {
+            connect_timeout: Some(limits.timeout),
+            first_byte_timeout: Some(limits.timeout),
+            between_bytes_timeout: Some(limits.timeout),
+        };
+        let host = request.uri().host().unwrap_or_default().to_string();
+        Box::new(async move {
+            let started = std::time::Instant::now();
+            let (response, io) = tokio::time::timeout(
+                limits.timeout,
+                wasmtime_wasi_http::default_send_request(request, Some(options)),
+            )
+            .await
+            .map_err(|_| HttpError::HttpResponseTimeout)??;
+            tracing::info!(
+                %method,
+                host,
+                status = response.status().as_u16(),
+                duration_ms = started.elapsed().as_millis() as u64,
+                "outbound request"
+            );
+            let response = response.map(|body| {
+                Capped {
+                    inner: body,
+                    left: limits.max_response_bytes,
+                    limit: limits.max_response_bytes,
+                }
+                .boxed_unsync()
+            });
+            Ok((response, Box::new(io) as Box<dyn Future<Output = _> + Send>))
+        })
+    }
+}
+
+/// A response body that fails once it has delivered more than `limit` bytes.
+struct Capped<B> {
+    inner: B,
+    left: u64,
+    limit: u64,
+}
+
+impl<B> Body for Capped<B>
+where
+    B: Body<Data = Bytes, Error = HttpError> + Unpin,
+{
+    type Data = Bytes;
+    type Error = HttpError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, HttpError>>> {
+        let frame = match Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => frame,
+            other => return other,
+        };
+        if let Some(data) = frame.data_ref() {
+            let len = data.len() as u64;
+            if len > self.left {
+                tracing::warn!(
+                    limit = self.limit,
+                    "outbound response body over the limit, cut"
+                );
+                return Poll::Ready(Some(Err(HttpError::HttpResponseBodySize(Some(self.limit)))));
+            }
+            self.left -= len;
+        }
+        Poll::Ready(Some(Ok(frame)))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AllowedHost;
+
+    fn allows(entry: &str, scheme: &str, host: &str, port: u16) -> bool {
+        AllowedHost::parse(entry)
+            .unwrap()
+            .allows(scheme, host, port)
+    }
+
+    #[test]
+    fn allow_list_matching() {
+        assert!(allows(
+            "https://api.pyrus.com",
+            "https",
+            "api.pyrus.com",
+            443
+        ));
+        assert!(allows(
+            "https://API.pyrus.com/",
+            "https",
+            "api.Pyrus.com",
+            443
+        ));
+        assert!(!allows(
+            "https://api.pyrus.com",
+            "http",
+            "api.pyrus.com",
+            80
+        ));
+        assert!(!allows(
+            "https://api.pyrus.com",
+            "https",
+            "api.pyrus.com",
+            8443
+        ));
+        assert!(!allows("https://api.pyrus.com", "https", "evil.com", 443));
+        assert!(allows(
+            "https://*.pyrus.com",
+            "https",
+            "extensions.pyrus.com",
+            443
+        ));
+        assert!(allows("https://*.pyrus.com", "https", "a.b.pyrus.com", 443));
+        assert!(!allows("https://*.pyrus.com", "https", "pyrus.com", 443));
+        assert!(!allows(
+            "https://*.pyrus.com",
+            "https",
+            "evilpyrus.com",
+            443
+        ));
+        assert!(allows("http://127.0.0.1:8080", "http", "127.0.0.1", 8080));
+        assert!(!allows("http://127.0.0.1:8080", "http", "127.0.0.1", 8081));
+        for bad in [
+            "api.pyrus.com",
+            "ftp://x",
+            "https://a/b",
+            "https://*",
+            "https://a.*.com",
+            "https://u@a",
+        ] {
+            assert!(AllowedHost::parse(bad).is_err(), "{bad} accepted");
+        }
+    }
+}

@@ -1,5 +1,6 @@
-//! End-to-end tests of outbound HTTP (`wasi:http`) and the SDK's Pyrus API client: the real
-//! binary and plugins, with local servers standing in for the Pyrus API and other systems.
+//! End-to-end tests of calls to and from external systems: outbound HTTP (`wasi:http`), the
+//! SDK's Pyrus API client, inbound calls, and relay-extension's round trip. The real binary
+//! and plugins, with local servers standing in for the Pyrus APIs and a messenger.
 
 mod support;
 
@@ -145,4 +146,159 @@ fn the_pyrus_api_client_comments_with_the_webhook_token() {
         text(&host, "comment", body.as_bytes()),
         "error: Pyrus rate limit reached, resets in 42 s"
     );
+}
+
+const RELAY_SECRET: &str = "relay-extension-secret";
+
+fn relay_host(mock: &MockServer) -> Host {
+    let allowed = format!("http://127.0.0.1:{}", mock.port);
+    Host::builder(&format!(
+        r#"
+        [server]
+        listen = "127.0.0.1:0"
+
+        [extensions.relay]
+        plugin = "{{plugins}}/relay_extension.wasm"
+        secret = {{ env = "RELAY_SECRET" }}
+        inbound = true
+        allowed_outbound_hosts = ["{allowed}"]
+
+        [extensions.relay.variables]
+        messenger_url = "{messenger}"
+        messenger_token = {{ env = "RELAY_MESSENGER_TOKEN" }}
+        inbound_secret = {{ env = "RELAY_INBOUND_SECRET" }}
+        client_id = "ext@relay-test"
+        client_secret = {{ env = "RELAY_CLIENT_SECRET" }}
+        extensions_api = "{api}"
+
+        [extensions.closed]
+        plugin = "{{plugins}}/misbehaving.wasm"
+        secret = {{ env = "RELAY_SECRET" }}
+        settings = "echo"
+
+        [extensions.echo]
+        plugin = "{{plugins}}/misbehaving.wasm"
+        secret = {{ env = "RELAY_SECRET" }}
+        settings = "echo"
+        inbound = true
+        "#,
+        messenger = mock.url("/api/send"),
+        api = mock.url("/v1/"),
+    ))
+    .env("RELAY_SECRET", RELAY_SECRET)
+    .env("RELAY_MESSENGER_TOKEN", "messenger-token-xyz")
+    .env("RELAY_INBOUND_SECRET", "inbound-shared-secret")
+    .env("RELAY_CLIENT_SECRET", "client-secret-123")
+    .start()
+}
+
+#[test]
+fn relay_round_trip_in_both_directions() {
+    let mock = MockServer::start();
+    mock.answer("/api/send", 200, &[], r#"{"id": "msg-9001"}"#);
+    mock.answer(
+        "/v1/token",
+        200,
+        &[],
+        r#"{"access_token": "ext-token-456"}"#,
+    );
+    mock.answer("/v1/getmessage", 200, &[], "{}");
+    let host = relay_host(&mock);
+
+    // Pyrus -> messenger.
+    let body =
+        br#"{"account_id": "acc-1", "channel_id": "chat-7", "message_text": "Hello from Pyrus"}"#;
+    let r = host.post_signed("/extensions/relay/sendmessage", RELAY_SECRET, body);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["message_id"], "msg-9001");
+    let sent = mock.requests();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].path, "/api/send");
+    assert_eq!(
+        sent[0].headers["authorization"],
+        "Bearer messenger-token-xyz"
+    );
+    let sent_body: serde_json::Value = serde_json::from_str(&sent[0].body).unwrap();
+    assert_eq!(
+        sent_body,
+        serde_json::json!({"chat": "chat-7", "text": "Hello from Pyrus"})
+    );
+
+    // Messenger -> Pyrus, with the shared secret.
+    let message =
+        br#"{"account_id": "acc-1", "chat": "chat-7", "text": "Hi back", "sender": "Ann"}"#;
+    let r = host.post(
+        "/extensions/relay/inbound/messages",
+        message,
+        &[
+            ("X-Relay-Secret", "inbound-shared-secret"),
+            ("Content-Type", "application/json"),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["delivered"], true);
+    let calls = mock.requests();
+    let token = calls
+        .iter()
+        .find(|c| c.path == "/v1/token")
+        .expect("a /token call");
+    let creds: serde_json::Value = serde_json::from_str(&token.body).unwrap();
+    assert_eq!(
+        creds,
+        serde_json::json!({"client_id": "ext@relay-test", "secret": "client-secret-123"})
+    );
+    let delivered = calls
+        .iter()
+        .find(|c| c.path == "/v1/getmessage")
+        .expect("a /getmessage call");
+    assert_eq!(delivered.headers["authorization"], "Bearer ext-token-456");
+    let delivered: serde_json::Value = serde_json::from_str(&delivered.body).unwrap();
+    assert_eq!(
+        delivered,
+        serde_json::json!({"account_id": "acc-1", "channel_id": "chat-7", "message_text": "Hi back", "sender_name": "Ann"})
+    );
+
+    // A caller without the secret is turned away by the plugin, and nothing reaches Pyrus.
+    let before = mock.requests().len();
+    let r = host.post(
+        "/extensions/relay/inbound/messages",
+        message,
+        &[("X-Relay-Secret", "guess")],
+    );
+    assert_eq!(r.status, 401);
+    assert_eq!(mock.requests().len(), before);
+
+    let log = host.log();
+    for secret in [
+        "messenger-token-xyz",
+        "inbound-shared-secret",
+        "client-secret-123",
+        "ext-token-456",
+    ] {
+        assert!(!log.contains(secret), "{secret} in the log:\n{log}");
+    }
+}
+
+#[test]
+fn inbound_hands_over_the_request_and_is_off_unless_enabled() {
+    let mock = MockServer::start();
+    let host = relay_host(&mock);
+    let r = host.post("/extensions/echo/inbound/hook/a?x=1&y=2", b"payload", &[]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let text = r.json()["text"].as_str().unwrap().to_string();
+    assert_eq!(text, "POST /hook/a x=1&y=2 payload");
+    let r = host.get("/extensions/echo/inbound");
+    assert_eq!(r.json()["text"], "GET /  ");
+
+    // Not enabled, or no such extension: 404, and the plugin never runs.
+    assert_eq!(
+        host.post("/extensions/closed/inbound/x", b"{}", &[]).status,
+        404
+    );
+    assert_eq!(
+        host.post("/extensions/nobody/inbound/x", b"{}", &[]).status,
+        404
+    );
+    // The signed webhooks are unaffected by the inbound routes.
+    assert_eq!(host.get("/extensions/echo/pulse").status, 200);
 }

@@ -238,6 +238,8 @@ struct RawPlugin {
     key_value_stores: Vec<String>,
     #[serde(default)]
     allowed_outbound_hosts: Vec<String>,
+    #[serde(default)]
+    inbound: bool,
     max_outbound_requests: Option<u32>,
     outbound_timeout_ms: Option<u64>,
     max_outbound_response_kb: Option<u64>,
@@ -348,6 +350,13 @@ impl Config {
                     }
                     grants.key_value_stores.push(store);
                 }
+                if entry.inbound && kind == "bots" {
+                    return Err(err(
+                        &format!("{key}.inbound"),
+                        "is for extensions: external systems call extensions, not bots".into(),
+                    ));
+                }
+                grants.inbound = entry.inbound;
                 for host in &entry.allowed_outbound_hosts {
                     let allowed = AllowedHost::parse(host)
                         .map_err(|e| err(&format!("{key}.allowed_outbound_hosts"), e))?;

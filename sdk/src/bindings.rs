@@ -68,6 +68,27 @@ pub fn extension_dispatch<E: crate::Extension>(
 }
 
 #[doc(hidden)]
+pub fn extension_inbound<E: crate::Extension>(
+    info: wit::CallInfo,
+    request: wit::InboundRequest,
+) -> Result<wit::InboundResponse, wit::PluginError> {
+    let request = crate::InboundRequest {
+        method: request.method,
+        path: request.path,
+        query: request.query,
+        headers: request.headers,
+        body: request.body,
+    };
+    E::inbound(request, &call_info(info))
+        .map(|r| wit::InboundResponse {
+            status: r.status,
+            headers: r.headers,
+            body: r.body,
+        })
+        .map_err(plugin_error)
+}
+
+#[doc(hidden)]
 pub fn bot_dispatch<B: crate::Bot>(
     info: wit::CallInfo,
     request: String,

@@ -80,9 +80,20 @@ pub trait Extension {
     ) -> Result<serde_json::Value, PluginError> {
         Err(not_supported("getavailablenumbers"))
     }
+
+    /// A call from the external system, on `/extensions/NAME/inbound/...` (only when the
+    /// host config sets `inbound = true`). Verify the caller: Pyrus does not sign these.
+    /// Default: 404.
+    fn inbound(
+        _req: crate::InboundRequest,
+        _call: &CallInfo,
+    ) -> Result<crate::InboundResponse, PluginError> {
+        Err(not_supported("inbound").with_status(404))
+    }
 }
 
 /// The error an unimplemented method answers.
+
 pub fn not_supported(method: &str) -> PluginError {
     PluginError::new(
         "not_supported",
@@ -182,6 +193,15 @@ macro_rules! export_extension {
                 }
                 fn get_available_numbers(info: CallInfo, request: ::std::string::String) -> Reply {
                     run(Method::GetAvailableNumbers, info, request)
+                }
+                fn inbound(
+                    info: CallInfo,
+                    request: $crate::bindings::bot_world::pyrus::plugin::types::InboundRequest,
+                ) -> ::std::result::Result<
+                    $crate::bindings::bot_world::pyrus::plugin::types::InboundResponse,
+                    PluginError,
+                > {
+                    $crate::bindings::extension_inbound::<$ext>(info, request)
                 }
             }
 

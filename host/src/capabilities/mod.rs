@@ -33,6 +33,8 @@ pub struct Grants {
     /// Where the plugin may send HTTP requests; empty: nowhere.
     pub allowed_outbound_hosts: Vec<http::AllowedHost>,
     pub outbound: http::OutboundLimits,
+    /// Extensions only: whether `/extensions/NAME/inbound/...` reaches the plugin.
+    pub inbound: bool,
 }
 
 impl Grants {

@@ -10,8 +10,9 @@ use tokio::sync::Semaphore;
 use wasmtime::component::Component;
 
 use super::bindings::extension::ExtensionPluginPre;
-use super::bindings::types::CallInfo;
+use super::bindings::types::{CallInfo, InboundRequest, InboundResponse};
 use super::call::{reply_result, ReplyShape};
+use super::error::PluginError;
 use super::error::{CallError, LoadError};
 use super::limits::Limits;
 use super::Runtime;
@@ -133,6 +134,50 @@ impl ExtensionPlugin {
             )
             .await?;
         reply_result(result, ReplyShape::Any, &self.limits)
+    }
+
+    /// Calls the `inbound` export with a request from the external system, in a fresh
+    /// instance. The response is checked: a status 100-599 and a body within `max_reply_kb`.
+    pub async fn inbound(
+        &self,
+        runtime: &Runtime,
+        info: CallInfo,
+        request: InboundRequest,
+    ) -> Result<InboundResponse, CallError> {
+        let pre = &self.pre;
+        let result = runtime
+            .run_call(
+                &self.limits,
+                &self.permits,
+                &self.grants,
+                async move |store| {
+                    let ext = pre.instantiate_async(&mut *store).await?;
+                    ext.pyrus_plugin_extension()
+                        .call_inbound(&mut *store, &info, &request)
+                        .await
+                },
+            )
+            .await?;
+        let response = result.map_err(|e| {
+            CallError::Plugin(PluginError {
+                code: e.code,
+                message: e.message,
+                status: e.status,
+            })
+        })?;
+        if !(100..=599).contains(&response.status) {
+            return Err(CallError::InvalidReply(format!(
+                "inbound status {} is not an HTTP status",
+                response.status
+            )));
+        }
+        if response.body.len() > self.limits.max_reply_bytes {
+            return Err(CallError::ReplyTooLarge(
+                response.body.len(),
+                self.limits.max_reply_bytes,
+            ));
+        }
+        Ok(response)
     }
 }
 

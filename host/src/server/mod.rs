@@ -6,6 +6,7 @@ mod bots;
 pub mod error;
 mod extensions;
 mod health;
+mod inbound;
 pub mod metrics;
 pub mod stats;
 pub mod tls;
@@ -16,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use arc_swap::{ArcSwap, ArcSwapOption};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 
@@ -81,6 +82,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             "/extensions/{name}/pulse",
             get(extensions::pulse).fallback(method_not_allowed),
+        )
+        .route("/extensions/{name}/inbound", any(inbound::bare))
+        .route(
+            "/extensions/{name}/inbound/{*path}",
+            any(inbound::with_path),
         )
         .route(
             "/extensions/{name}/{method}",

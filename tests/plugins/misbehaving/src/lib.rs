@@ -6,7 +6,9 @@
 //! also return what the SDK would never produce, such as a reply that is not JSON.
 
 use pyrus_plugin_sdk::bindings::bot_world::exports::pyrus::plugin::bot;
-use pyrus_plugin_sdk::bindings::bot_world::pyrus::plugin::types::{CallInfo, PluginError};
+use pyrus_plugin_sdk::bindings::bot_world::pyrus::plugin::types::{
+    CallInfo, InboundRequest, InboundResponse, PluginError,
+};
 use pyrus_plugin_sdk::bindings::extension_world::exports::pyrus::plugin::extension;
 
 struct Misbehaving;
@@ -40,6 +42,28 @@ impl extension::Guest for Misbehaving {
     }
     fn get_available_numbers(info: CallInfo, request: String) -> Reply {
         behave("get-available-numbers", info, request)
+    }
+    fn inbound(info: CallInfo, request: InboundRequest) -> Result<InboundResponse, PluginError> {
+        // Echoes what the host handed over, or behaves as the settings say.
+        let seen = format!(
+            "{} {} {} {}",
+            request.method,
+            request.path,
+            request.query.unwrap_or_default(),
+            String::from_utf8_lossy(&request.body)
+        );
+        match behave("inbound", info, seen)? {
+            Some(text) => Ok(InboundResponse {
+                status: 200,
+                headers: vec![("x-seen".into(), "yes".into())],
+                body: text.into_bytes(),
+            }),
+            None => Ok(InboundResponse {
+                status: 204,
+                headers: Vec::new(),
+                body: Vec::new(),
+            }),
+        }
     }
 }
 

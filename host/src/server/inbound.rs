@@ -1,0 +1,149 @@
+//! `ANY /extensions/{name}/inbound/{*path}`: calls from the external system an extension
+//! bridges (a messenger's webhook, a telephony event). Off unless the extension's config
+//! sets `inbound = true`. Pyrus does not sign these, and the host does not know the external
+//! system's scheme: the plugin gets method, path, query, headers and body, verifies the
+//! caller itself, and answers status, headers and body.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use tracing::Instrument;
+
+use super::error::ApiError;
+use super::stats::Kind;
+use super::webhook::{self, Failure};
+use super::{body, AppState};
+use crate::retry::Attempt;
+use crate::runtime::bindings::types::InboundRequest;
+
+/// Headers that frame the HTTP message; the host sets them, never the plugin.
+const FRAMING: [&str; 4] = [
+    "connection",
+    "content-length",
+    "transfer-encoding",
+    "keep-alive",
+];
+
+/// `/extensions/{name}/inbound/{*path}`.
+pub async fn with_path(
+    State(state): State<Arc<AppState>>,
+    Path((name, _rest)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    dispatch(state, name, method, uri, headers, body).await
+}
+
+/// `/extensions/{name}/inbound`.
+pub async fn bare(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    dispatch(state, name, method, uri, headers, body).await
+}
+
+async fn dispatch(
+    state: Arc<AppState>,
+    name: String,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let span = tracing::info_span!("inbound_call", extension = %name, method = %method);
+    webhook::observe(
+        &state,
+        Kind::Extension,
+        &name,
+        serve(&state, &name, method, uri, headers, body),
+    )
+    .instrument(span)
+    .await
+}
+
+async fn serve(
+    state: &AppState,
+    name: &str,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Failure> {
+    let registry = state.registry.load_full();
+    let extension = registry
+        .extension(name)
+        .filter(|e| e.plugin.grants.inbound)
+        .ok_or_else(|| {
+            // Unknown and not enabled look alike from outside.
+            Failure::new(
+                "unknown_extension",
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "unknown_inbound",
+                    format!("no extension named {name:?} takes inbound calls"),
+                ),
+            )
+        })?;
+    let bytes = body::read(&headers, body, state.max_body_bytes())
+        .await
+        .map_err(Failure::bad_request)?;
+    let prefix = format!("/extensions/{name}/inbound");
+    let path = uri.path().strip_prefix(&prefix).unwrap_or_default();
+    let request = InboundRequest {
+        method: method.to_string(),
+        path: if path.is_empty() {
+            "/".into()
+        } else {
+            path.to_string()
+        },
+        query: uri.query().map(str::to_owned),
+        headers: headers
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .collect(),
+        body: bytes.to_vec(),
+    };
+    let info = webhook::call_info(name, Attempt::default(), &headers, &extension.settings);
+    let response = extension
+        .plugin
+        .inbound(&state.runtime, info, request)
+        .await
+        .map_err(|e| {
+            webhook::call_failure(
+                &format!("extension {name} inbound"),
+                e,
+                StatusCode::BAD_REQUEST,
+            )
+        })?;
+    let mut answer = Response::builder().status(response.status);
+    for (k, v) in &response.headers {
+        let (Ok(k), Ok(v)) = (
+            HeaderName::try_from(k.as_str()),
+            HeaderValue::try_from(v.as_str()),
+        ) else {
+            return Err(Failure::new(
+                "invalid_reply",
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "invalid_plugin_reply",
+                    format!("extension {name} inbound: header {k:?} is not valid HTTP"),
+                ),
+            ));
+        };
+        if !FRAMING.contains(&k.as_str()) {
+            answer = answer.header(k, v);
+        }
+    }
+    Ok(answer
+        .body(Body::from(response.body))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()))
+}

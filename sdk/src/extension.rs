@@ -93,7 +93,6 @@ pub trait Extension {
 }
 
 /// The error an unimplemented method answers.
-
 pub fn not_supported(method: &str) -> PluginError {
     PluginError::new(
         "not_supported",

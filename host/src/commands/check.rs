@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use pyrus_host::cache::CompileCache;
 use pyrus_host::capabilities::keyvalue::Store;
+use pyrus_host::capabilities::Grants;
 use pyrus_host::config::{Config, Secrets};
 use pyrus_host::registry::{Loaded, Registry};
 use pyrus_host::runtime::limits::Limits;
@@ -38,10 +39,22 @@ pub fn check(path: &Path) -> anyhow::Result<ExitCode> {
     let (registry, report) = Registry::build(&runtime, &cache, &config, None);
 
     for bot in registry.bots() {
-        print_ok("bots", bot, "bot-plugin", &bot.plugin.limits);
+        print_ok(
+            "bots",
+            bot,
+            "bot-plugin",
+            &bot.plugin.limits,
+            &bot.plugin.grants,
+        );
     }
     for ext in registry.extensions() {
-        print_ok("extensions", ext, "extension-plugin", &ext.plugin.limits);
+        print_ok(
+            "extensions",
+            ext,
+            "extension-plugin",
+            &ext.plugin.limits,
+            &ext.plugin.grants,
+        );
     }
     let problems: Vec<String> = config
         .unavailable_secrets
@@ -69,7 +82,7 @@ pub fn check(path: &Path) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn print_ok<P>(section: &str, loaded: &Loaded<P>, world: &str, limits: &Limits) {
+fn print_ok<P>(section: &str, loaded: &Loaded<P>, world: &str, limits: &Limits, grants: &Grants) {
     let fuel = limits
         .fuel
         .map(|f| format!(", fuel {f}"))
@@ -85,4 +98,24 @@ fn print_ok<P>(section: &str, loaded: &Loaded<P>, world: &str, limits: &Limits) 
         limits.max_concurrency,
         limits.max_reply_bytes >> 10,
     );
+    let mut granted = Vec::new();
+    if !grants.key_value_stores.is_empty() {
+        granted.push(format!("stores {}", grants.key_value_stores.join(", ")));
+    }
+    if !grants.variables.is_empty() {
+        let names: Vec<&str> = grants.variables.keys().map(String::as_str).collect();
+        granted.push(format!("variables {}", names.join(", ")));
+    }
+    if !grants.allowed_outbound_hosts.is_empty() {
+        granted.push(format!(
+            "outbound to {} hosts",
+            grants.allowed_outbound_hosts.len()
+        ));
+    }
+    if grants.inbound {
+        granted.push("inbound calls".into());
+    }
+    if !granted.is_empty() {
+        println!("    grants: {}", granted.join("; "));
+    }
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 
 use crate::load::{self, Load, Target};
-use crate::server::{free_port, sign, us, RunningHost, SECRET};
+use crate::server::{free_port, percentile, sign, us, RunningHost, SECRET};
 
 pub struct Options {
     pub duration: Duration,
@@ -240,7 +240,7 @@ pub fn inprocess_with(
         Ok(())
     })?;
     times.sort();
-    let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
+    let pct = |p: f64| percentile(&times, p);
     println!();
     println!(
         "in process, fresh instance per call (instantiate + call + drop, {} B body, {calls} calls, {}): p50 {:.1} us, p99 {:.1} us",

@@ -14,7 +14,7 @@ use pyrus_host::config::Config;
 use pyrus_host::registry::Registry;
 use pyrus_host::runtime::{CallInfo, Runtime};
 
-use crate::server::{free_port, us};
+use crate::server::{free_port, percentile, us};
 
 struct RedisServer(Child);
 
@@ -90,8 +90,8 @@ pub fn run(repo: &Path, ops: usize, calls: usize) -> anyhow::Result<()> {
         for (op, times) in rt.block_on(backend_ops(&store, ops))? {
             println!(
                 "| {name} | {op} | {:.1} | {:.1} |",
-                us(pct(&times, 0.5)),
-                us(pct(&times, 0.99))
+                us(percentile(&times, 0.5)),
+                us(percentile(&times, 0.99))
             );
         }
         let runtime = Runtime::new(config.engine_settings())?.with_store(store);
@@ -139,15 +139,11 @@ pub fn run(repo: &Path, ops: usize, calls: usize) -> anyhow::Result<()> {
     for (backend, bot, times) in &call_rows {
         println!(
             "| {backend} | {bot} | {:.1} | {:.1} |",
-            us(pct(times, 0.5)),
-            us(pct(times, 0.99))
+            us(percentile(times, 0.5)),
+            us(percentile(times, 0.99))
         );
     }
     Ok(())
-}
-
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
 }
 
 type OpTimes = Vec<(&'static str, Vec<Duration>)>;

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::server::percentile;
 use anyhow::{bail, Context};
 
 /// What one load run measured.
@@ -143,7 +144,7 @@ fn in_process(target: &Target, connections: usize, duration: Duration) -> anyhow
         bail!("no request completed");
     }
     times.sort();
-    let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
+    let pct = |p: f64| percentile(&times, p);
     Ok(Load {
         rps: times.len() as f64 / started.elapsed().as_secs_f64(),
         p50: pct(0.5),

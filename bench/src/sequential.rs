@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::bail;
 
-use crate::server::{sign, us, RunningHost};
+use crate::server::{percentile, sign, us, RunningHost};
 
 /// Hostile bots for `--hostile`: name, test-plugin mode, limits.
 const HOSTILE: [(&str, &str, &str); 4] = [
@@ -116,7 +116,7 @@ pub fn measure(
     }
     let total = started.elapsed();
     times.sort();
-    let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
+    let pct = |p: f64| percentile(&times, p);
     println!(
         "  {label:<32} p50 {:>8.1} us   p99 {:>8.1} us   max {:>9.1} us   {:>6.0} calls/s",
         us(pct(0.50)),

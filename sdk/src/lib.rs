@@ -55,3 +55,19 @@ pub use call::{CallInfo, PluginError};
 pub use extension::Extension;
 pub use inbound::{InboundRequest, InboundResponse};
 pub use model::*;
+
+/// Compares two secrets (a password, a shared header value) in time that does not depend on
+/// where they first differ, so a caller cannot guess them byte by byte.
+///
+/// ```
+/// assert!(pyrus_plugin_sdk::secrets_equal("s3cret", "s3cret"));
+/// assert!(!pyrus_plugin_sdk::secrets_equal("s3cret", "s3creT"));
+/// assert!(!pyrus_plugin_sdk::secrets_equal("s3cret", "s3c"));
+/// ```
+pub fn secrets_equal(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}

@@ -6,8 +6,8 @@
 //! Host config: `settings = '{"login": "...", "password": "..."}'`.
 
 use pyrus_plugin_sdk::{
-    log, AuthorizeReply, AuthorizeRequest, CallInfo, Extension, PluginError, SendMessageReply,
-    SendMessageRequest, ToggleRequest,
+    log, secrets_equal, AuthorizeReply, AuthorizeRequest, CallInfo, Extension, PluginError,
+    SendMessageReply, SendMessageRequest, ToggleRequest,
 };
 use serde::Deserialize;
 
@@ -30,21 +30,12 @@ fn settings(call: &CallInfo) -> Result<Settings, PluginError> {
     })
 }
 
-/// Compares without stopping at the first differing byte.
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
 impl Extension for EchoExtension {
     fn authorize(req: AuthorizeRequest, call: &CallInfo) -> Result<AuthorizeReply, PluginError> {
         let expected = settings(call)?;
         let login = req.credential("login").unwrap_or_default();
         let password = req.credential("password").unwrap_or_default();
-        if same(login, &expected.login) && same(password, &expected.password) {
+        if secrets_equal(login, &expected.login) && secrets_equal(password, &expected.password) {
             Ok(AuthorizeReply::new(
                 format!("echo:{login}"),
                 format!("Echo ({login})"),
@@ -72,11 +63,7 @@ impl Extension for EchoExtension {
         req: SendMessageRequest,
         _call: &CallInfo,
     ) -> Result<SendMessageReply, PluginError> {
-        let channel = req
-            .channel_id
-            .as_deref()
-            .filter(|c| !c.is_empty())
-            .ok_or_else(|| PluginError::bad_request("channel_id is missing"))?;
+        let channel = req.channel()?;
         if req.message_text.trim().is_empty() && req.attachment_ids.is_empty() {
             return Err(PluginError::bad_request("the message is empty"));
         }

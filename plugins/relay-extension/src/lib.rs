@@ -27,8 +27,8 @@
 use pyrus_plugin_sdk::http::{send, Request};
 use pyrus_plugin_sdk::pyrus::{ExtensionsApi, IncomingMessage, EXTENSIONS_API_URL};
 use pyrus_plugin_sdk::{
-    log, variables, CallInfo, Extension, InboundRequest, InboundResponse, PluginError,
-    SendMessageReply, SendMessageRequest,
+    log, secrets_equal, variables, CallInfo, Extension, InboundRequest, InboundResponse,
+    PluginError, SendMessageReply, SendMessageRequest,
 };
 use serde::Deserialize;
 
@@ -49,11 +49,7 @@ impl Extension for RelayExtension {
         req: SendMessageRequest,
         _call: &CallInfo,
     ) -> Result<SendMessageReply, PluginError> {
-        let chat = req
-            .channel_id
-            .as_deref()
-            .filter(|c| !c.is_empty())
-            .ok_or_else(|| PluginError::bad_request("channel_id is missing"))?;
+        let chat = req.channel()?;
         let reply = send(
             Request::post(variables::require("messenger_url")?)
                 .bearer(&variables::require("messenger_token")?)
@@ -75,7 +71,7 @@ impl Extension for RelayExtension {
     fn inbound(req: InboundRequest, _call: &CallInfo) -> Result<InboundResponse, PluginError> {
         let expected = variables::require("inbound_secret")?;
         let given = req.header("x-relay-secret").unwrap_or_default();
-        if !same(given, &expected) {
+        if !secrets_equal(given, &expected) {
             log::warn("inbound call with a wrong or missing X-Relay-Secret");
             return Ok(InboundResponse::json(
                 401,
@@ -110,21 +106,12 @@ pub fn incoming(message: MessengerMessage) -> IncomingMessage {
     }
 }
 
-/// Compares without stopping at the first differing byte.
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
 #[cfg(target_arch = "wasm32")]
 pyrus_plugin_sdk::export_extension!(RelayExtension);
 
 #[cfg(test)]
 mod tests {
-    use super::{incoming, same, MessengerMessage};
+    use super::{incoming, MessengerMessage};
 
     #[test]
     fn messenger_messages_map_to_getmessage() {
@@ -136,6 +123,5 @@ mod tests {
             body,
             serde_json::json!({"account_id":"acc","channel_id":"c1","message_text":"hi","sender_name":"Ann"})
         );
-        assert!(same("abc", "abc") && !same("abc", "abd") && !same("abc", "ab"));
     }
 }

@@ -157,6 +157,21 @@ impl SendMessageRequest {
     pub fn credential(&self, code: &str) -> Option<&str> {
         credential(&self.credentials, code)
     }
+
+    /// The channel to deliver to, or a 400 `invalid_request` when Pyrus sent none.
+    ///
+    /// ```
+    /// let req = pyrus_plugin_sdk::SendMessageRequest::parse(r#"{"channel_id":"c1"}"#).unwrap();
+    /// assert_eq!(req.channel().unwrap(), "c1");
+    /// let none = pyrus_plugin_sdk::SendMessageRequest::parse("{}").unwrap();
+    /// assert_eq!(none.channel().unwrap_err().code, "invalid_request");
+    /// ```
+    pub fn channel(&self) -> Result<&str, crate::PluginError> {
+        self.channel_id
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| crate::PluginError::bad_request("channel_id is missing"))
+    }
 }
 
 /// The answer to `/sendmessage`: the external system's id of the delivered message, when it

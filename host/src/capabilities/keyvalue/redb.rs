@@ -71,6 +71,11 @@ fn backend(e: impl std::fmt::Display) -> KvError {
     KvError::Backend(e.to_string())
 }
 
+/// The table key of `key` in `scope`.
+fn at<'a>(scope: &'a Scope, key: &'a str) -> (&'a str, &'a str, &'a str) {
+    (scope.namespace.as_str(), scope.bucket.as_str(), key)
+}
+
 /// Bytes an entry counts for in its namespace's usage.
 fn entry_size(key: &str, value_len: usize) -> u64 {
     (key.len() + value_len) as u64
@@ -87,7 +92,7 @@ fn put(
     let mut data = tx.open_table(DATA).map_err(backend)?;
     let mut usage = tx.open_table(USAGE).map_err(backend)?;
     let old = data
-        .get((scope.namespace.as_str(), scope.bucket.as_str(), key))
+        .get(at(scope, key))
         .map_err(backend)?
         .map(|v| entry_size(key, v.value().len()))
         .unwrap_or(0);
@@ -100,11 +105,7 @@ fn put(
     if new_used > max_total && new_used > used {
         return Err(KvError::QuotaExceeded(new_used, max_total));
     }
-    data.insert(
-        (scope.namespace.as_str(), scope.bucket.as_str(), key),
-        value,
-    )
-    .map_err(backend)?;
+    data.insert(at(scope, key), value).map_err(backend)?;
     usage
         .insert(scope.namespace.as_str(), new_used)
         .map_err(backend)?;
@@ -189,7 +190,7 @@ impl KvBackend for RedbBackend {
         self.read(move |tx| {
             let data = tx.open_table(DATA).map_err(backend)?;
             let start = cursor.unwrap_or(0);
-            let from = (scope.namespace.as_str(), scope.bucket.as_str(), "");
+            let from = at(&scope, "");
             let mut keys = Vec::new();
             let mut more = false;
             let entries = data.range(from..).map_err(backend)?;

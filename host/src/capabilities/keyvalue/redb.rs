@@ -76,6 +76,15 @@ fn at<'a>(scope: &'a Scope, key: &'a str) -> (&'a str, &'a str, &'a str) {
     (scope.namespace.as_str(), scope.bucket.as_str(), key)
 }
 
+/// The bytes `namespace` holds now.
+fn used(usage: &impl ReadableTable<&'static str, u64>, namespace: &str) -> Result<u64, KvError> {
+    Ok(usage
+        .get(namespace)
+        .map_err(backend)?
+        .map(|v| v.value())
+        .unwrap_or(0))
+}
+
 /// Bytes an entry counts for in its namespace's usage.
 fn entry_size(key: &str, value_len: usize) -> u64 {
     (key.len() + value_len) as u64
@@ -96,11 +105,7 @@ fn put(
         .map_err(backend)?
         .map(|v| entry_size(key, v.value().len()))
         .unwrap_or(0);
-    let used = usage
-        .get(scope.namespace.as_str())
-        .map_err(backend)?
-        .map(|v| v.value())
-        .unwrap_or(0);
+    let used = used(&usage, &scope.namespace)?;
     let new_used = used - old.min(used) + entry_size(key, value.len());
     if new_used > max_total && new_used > used {
         return Err(KvError::QuotaExceeded(new_used, max_total));
@@ -120,13 +125,7 @@ impl KvBackend for RedbBackend {
     fn get(&self, scope: Scope, key: String) -> BoxFuture<'_, Result<Option<Vec<u8>>, KvError>> {
         self.read(move |tx| {
             let data = tx.open_table(DATA).map_err(backend)?;
-            let value = data
-                .get((
-                    scope.namespace.as_str(),
-                    scope.bucket.as_str(),
-                    key.as_str(),
-                ))
-                .map_err(backend)?;
+            let value = data.get(at(&scope, &key)).map_err(backend)?;
             Ok(value.map(|v| v.value().to_vec()))
         })
     }
@@ -145,20 +144,12 @@ impl KvBackend for RedbBackend {
         self.write(move |tx| {
             let mut data = tx.open_table(DATA).map_err(backend)?;
             let removed = data
-                .remove((
-                    scope.namespace.as_str(),
-                    scope.bucket.as_str(),
-                    key.as_str(),
-                ))
+                .remove(at(&scope, &key))
                 .map_err(backend)?
                 .map(|v| entry_size(&key, v.value().len()));
             if let Some(size) = removed {
                 let mut usage = tx.open_table(USAGE).map_err(backend)?;
-                let used = usage
-                    .get(scope.namespace.as_str())
-                    .map_err(backend)?
-                    .map(|v| v.value())
-                    .unwrap_or(0);
+                let used = used(&usage, &scope.namespace)?;
                 usage
                     .insert(scope.namespace.as_str(), used.saturating_sub(size))
                     .map_err(backend)?;
@@ -170,13 +161,7 @@ impl KvBackend for RedbBackend {
     fn exists(&self, scope: Scope, key: String) -> BoxFuture<'_, Result<bool, KvError>> {
         self.read(move |tx| {
             let data = tx.open_table(DATA).map_err(backend)?;
-            let value = data
-                .get((
-                    scope.namespace.as_str(),
-                    scope.bucket.as_str(),
-                    key.as_str(),
-                ))
-                .map_err(backend)?;
+            let value = data.get(at(&scope, &key)).map_err(backend)?;
             Ok(value.is_some())
         })
     }
@@ -221,13 +206,7 @@ impl KvBackend for RedbBackend {
         self.write(move |tx| {
             let current = {
                 let data = tx.open_table(DATA).map_err(backend)?;
-                let value = data
-                    .get((
-                        scope.namespace.as_str(),
-                        scope.bucket.as_str(),
-                        key.as_str(),
-                    ))
-                    .map_err(backend)?;
+                let value = data.get(at(&scope, &key)).map_err(backend)?;
                 match value {
                     Some(v) => parse_counter(v.value())?,
                     None => 0,

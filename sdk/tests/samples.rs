@@ -131,11 +131,11 @@ fn check_task(name: &str, task: &Task, raw: &Value) {
         raw["form_id"].as_i64(),
         "{name}: form_id"
     );
-    check_fields(name, &task.fields, &raw["fields"]);
+    check_fields(name, task.fields(), &raw["fields"]);
     let raw_approvals = raw["approvals"].as_array().map(Vec::len).unwrap_or(0);
-    assert_eq!(task.approvals.len(), raw_approvals, "{name}: approvals");
+    assert_eq!(task.approvals().len(), raw_approvals, "{name}: approvals");
     for (step, raw_step) in task
-        .approvals
+        .approvals()
         .iter()
         .zip(raw["approvals"].as_array().into_iter().flatten())
     {
@@ -149,19 +149,23 @@ fn check_task(name: &str, task: &Task, raw: &Value) {
         }
     }
     assert_eq!(
-        task.steps.len(),
+        task.steps().len(),
         raw["steps"].as_array().map(Vec::len).unwrap_or(0),
         "{name}: steps"
     );
-    if task.current_step.is_some() && !task.steps.is_empty() {
+    if task.current_step.is_some() && !task.steps().is_empty() {
         assert!(
             task.current_step().is_some(),
             "{name}: current step not among steps"
         );
     }
     let raw_comments = raw["comments"].as_array().cloned().unwrap_or_default();
-    assert_eq!(task.comments.len(), raw_comments.len(), "{name}: comments");
-    for (c, rc) in task.comments.iter().zip(&raw_comments) {
+    assert_eq!(
+        task.comments().len(),
+        raw_comments.len(),
+        "{name}: comments"
+    );
+    for (c, rc) in task.comments().iter().zip(&raw_comments) {
         check_comment(name, c, rc);
     }
     assert_eq!(

@@ -88,8 +88,10 @@ pub fn new(args: NewArgs) -> anyhow::Result<ExitCode> {
             .replace("{{what}}", what)
     };
 
-    std::fs::create_dir_all(dir.join("src"))
-        .with_context(|| format!("cannot create {}", dir.display()))?;
+    for sub in ["src", ".cargo"] {
+        std::fs::create_dir_all(dir.join(sub))
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+    }
     let files = [
         (
             "Cargo.toml",
@@ -104,6 +106,10 @@ pub fn new(args: NewArgs) -> anyhow::Result<ExitCode> {
         (
             ".gitignore",
             include_str!("templates/gitignore.tmpl").to_string(),
+        ),
+        (
+            ".cargo/config.toml",
+            include_str!("templates/cargo-config.toml").to_string(),
         ),
     ];
     for (file, text) in files {

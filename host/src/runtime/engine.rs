@@ -20,6 +20,9 @@ const CORE_INSTANCES_PER_COMPONENT: u32 = 20;
 const MEMORIES_PER_COMPONENT: u32 = 2;
 const TABLES_PER_COMPONENT: u32 = 4;
 
+/// Set to `1` to write a perf map of the plugins' compiled code, for profiling with `perf`.
+pub const PERFMAP_ENV: &str = "PYRUS_HOST_PERFMAP";
+
 /// Engine-wide settings: wasmtime fixes these per engine, not per store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineSettings {
@@ -65,6 +68,10 @@ pub fn new_engine(settings: &EngineSettings) -> anyhow::Result<Engine> {
         .max_wasm_stack(settings.max_wasm_stack)
         .consume_fuel(settings.fuel)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    if std::env::var_os(PERFMAP_ENV).is_some_and(|v| v == "1") {
+        // Names JIT code in /tmp/perf-PID.map so `perf report` shows plugin functions.
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     Ok(Engine::new(&config)?)
 }
 

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::de::null_default;
+use super::de::{null_default, Lazy};
 use super::field::{Attachment, Field, FieldKey};
 use super::{ApprovalChoice, Comment, Id, Person};
 
@@ -20,34 +20,33 @@ pub struct Task {
     pub is_closed: Option<bool>,
     pub author: Option<Person>,
     pub responsible: Option<Person>,
-    #[serde(default, deserialize_with = "null_default")]
-    pub participants: Vec<Person>,
-    #[serde(default, deserialize_with = "null_default")]
-    pub subscribers: Vec<Subscriber>,
+    #[serde(default)]
+    participants: Lazy<Vec<Person>>,
+    #[serde(default)]
+    subscribers: Lazy<Vec<Subscriber>>,
     pub due_date: Option<String>,
     pub due: Option<String>,
     pub duration: Option<i64>,
     pub scheduled_date: Option<String>,
     pub scheduled_datetime_utc: Option<String>,
     pub form_id: Option<Id>,
-    #[serde(default, deserialize_with = "null_default")]
-    pub fields: Vec<Field>,
-    #[serde(default, deserialize_with = "null_default")]
-    pub attachments: Vec<Attachment>,
-    /// Approvers by workflow step: the outer list is the steps, in order.
-    #[serde(default, deserialize_with = "null_default")]
-    pub approvals: Vec<Vec<Approval>>,
+    #[serde(default)]
+    fields: Lazy<Vec<Field>>,
+    #[serde(default)]
+    attachments: Lazy<Vec<Attachment>>,
+    #[serde(default)]
+    approvals: Lazy<Vec<Vec<Approval>>>,
     pub current_step: Option<i64>,
-    #[serde(default, deserialize_with = "null_default")]
-    pub steps: Vec<Step>,
+    #[serde(default)]
+    steps: Lazy<Vec<Step>>,
     #[serde(default, deserialize_with = "null_default")]
     pub list_ids: Vec<Id>,
     #[serde(default, deserialize_with = "null_default")]
     pub linked_task_ids: Vec<Id>,
     pub parent_task_id: Option<Id>,
     pub last_note_id: Option<Id>,
-    #[serde(default, deserialize_with = "null_default")]
-    pub comments: Vec<Comment>,
+    #[serde(default)]
+    comments: Lazy<Vec<Comment>>,
 }
 
 /// A subscriber (watcher) of a task and their decision.
@@ -77,10 +76,54 @@ pub struct Step {
     pub elapsed_time: Option<i64>,
 }
 
+/// The lists of a task (fields, comments, approvals...) are parsed the first time they are
+/// read, so a bot that only reads, say, the author does not pay for a long comment history.
 impl Task {
+    /// The task's form fields, top level (see [`Task::all_fields`] for nested ones).
+    pub fn fields(&self) -> &[Field] {
+        self.fields.get()
+    }
+
+    /// Every comment, oldest first.
+    ///
+    /// ```
+    /// # use pyrus_plugin_sdk::Task;
+    /// let task: Task = serde_json::from_str(r#"{"comments": [{"id": 1, "text": "hi"}, {"id": 2}]}"#).unwrap();
+    /// assert_eq!(task.comments().len(), 2);
+    /// assert_eq!(task.last_text_comment().unwrap().text(), Some("hi"));
+    /// ```
+    pub fn comments(&self) -> &[Comment] {
+        self.comments.get()
+    }
+
+    /// Approvers by workflow step: the outer list is the steps, in order.
+    pub fn approvals(&self) -> &[Vec<Approval>] {
+        self.approvals.get()
+    }
+
+    /// The workflow's steps, with their names.
+    pub fn steps(&self) -> &[Step] {
+        self.steps.get()
+    }
+
+    /// The people taking part in the task.
+    pub fn participants(&self) -> &[Person] {
+        self.participants.get()
+    }
+
+    /// The task's subscribers (watchers), with their decisions.
+    pub fn subscribers(&self) -> &[Subscriber] {
+        self.subscribers.get()
+    }
+
+    /// Files attached to the task itself (comments carry their own).
+    pub fn attachments(&self) -> &[Attachment] {
+        self.attachments.get()
+    }
+
     /// Every field, depth first, including those nested in titles, tables and choices.
     pub fn all_fields(&self) -> impl Iterator<Item = &Field> + '_ {
-        let mut stack: Vec<&Field> = self.fields.iter().rev().collect();
+        let mut stack: Vec<&Field> = self.fields().iter().rev().collect();
         std::iter::from_fn(move || {
             let field = stack.pop()?;
             let children: Vec<&Field> = field.children().collect();
@@ -120,26 +163,58 @@ impl Task {
 
     /// The newest comment (the one that triggered the call, in practice).
     pub fn last_comment(&self) -> Option<&Comment> {
-        self.comments.last()
+        self.comments().last()
     }
 
     /// The newest comment that has text.
     pub fn last_text_comment(&self) -> Option<&Comment> {
-        self.comments.iter().rev().find(|c| c.text().is_some())
+        self.comments().iter().rev().find(|c| c.text().is_some())
     }
 
     /// The step the task is on, with its name, when the task has a workflow.
     pub fn current_step(&self) -> Option<&Step> {
         let current = self.current_step?;
-        self.steps.iter().find(|s| s.step == Some(current))
+        self.steps().iter().find(|s| s.step == Some(current))
     }
 
     /// The approvers of the current step.
     pub fn current_approvals(&self) -> &[Approval] {
         self.current_step
             .and_then(|s| usize::try_from(s).ok()?.checked_sub(1))
-            .and_then(|i| self.approvals.get(i))
+            .and_then(|i| self.approvals().get(i))
             .map(Vec::as_slice)
             .unwrap_or(&[])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Task;
+
+    #[test]
+    fn lists_are_parsed_when_read_and_tolerate_garbage() {
+        let task: Task = serde_json::from_str(
+            r#"{"id": 1, "author": {"id": 2, "email": "a@b.c"},
+                "fields": "not a list", "comments": null,
+                "steps": [{"step": 1, "name": "Start"}]}"#,
+        )
+        .unwrap();
+        // The broken part reads as empty; the rest of the task stays usable.
+        assert!(task.fields().is_empty());
+        assert!(task.comments().is_empty());
+        assert_eq!(task.steps()[0].name.as_deref(), Some("Start"));
+        assert_eq!(task.author.as_ref().and_then(|a| a.email()), Some("a@b.c"));
+    }
+
+    #[test]
+    fn equal_and_cloned_whether_read_or_not() {
+        let text = r#"{"fields": [{"id": 1, "type": "text", "value": "x"}]}"#;
+        let a: Task = serde_json::from_str(text).unwrap();
+        let b: Task = serde_json::from_str(text).unwrap();
+        let _ = a.fields(); // a parsed, b not yet
+        assert_eq!(a, b);
+        assert_eq!(b.clone().fields()[0].text(), Some("x"));
+        assert!(format!("{b:?}").contains("Text"));
+        assert_ne!(a, Task::default());
     }
 }

@@ -30,6 +30,12 @@ fn host() -> &'static Host {
             [bots.hello]
             plugin = "{plugins}/hello_bot.wasm"
             secret = { env = "SANDBOX_SECRET" }
+
+            # The example plugins start with 4 MiB of memory (.cargo/config.toml).
+            [bots.hello-in-2mb]
+            plugin = "{plugins}/hello_bot.wasm"
+            secret = { env = "SANDBOX_SECRET" }
+            memory_mb = 2
             "#,
         );
         config.push_str(&support::misbehaving(
@@ -127,6 +133,23 @@ fn floods_are_capped_and_tagged() {
     assert!(lines
         .iter()
         .any(|l| l["span"]["bot"] == "stdout-flood" && l["fields"]["stream"] == "stderr"));
+}
+
+#[test]
+fn a_limit_below_the_initial_memory_fails_cleanly() {
+    let r = call("hello-in-2mb", br#"{"task_id": 1}"#);
+    assert_eq!(r.status, 500, "{}", r.body);
+    assert_eq!(r.json()["error_code"], "plugin_out_of_memory", "{}", r.body);
+    // The plugin was linked with 4 MiB of initial memory, and the refusal says so.
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("asked for 4 MiB of memory, over its limit of 2 MiB"),
+        "{}",
+        r.body
+    );
+    assert_eq!(call("hello", br#"{"task_id": 1}"#).status, 200);
 }
 
 #[test]

@@ -56,8 +56,11 @@ impl Runtime {
 }
 
 fn classify(err: &wasmtime::Error, store: &Store<CallState>, limits: &Limits) -> CallError {
-    if store.data().limiter.exceeded {
-        return CallError::OutOfMemory(limits.memory_bytes >> 20);
+    if let Some(asked) = store.data().limiter.exceeded {
+        return CallError::OutOfMemory {
+            asked_mb: asked.div_ceil(1 << 20),
+            limit_mb: limits.memory_bytes >> 20,
+        };
     }
     match err.downcast_ref::<Trap>() {
         Some(Trap::StackOverflow) => CallError::StackOverflow,

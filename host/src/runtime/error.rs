@@ -20,8 +20,8 @@ pub enum CallError {
     Trap(String),
     #[error("plugin overflowed its stack")]
     StackOverflow,
-    #[error("plugin exceeded its memory limit of {0} MiB")]
-    OutOfMemory(usize),
+    #[error("plugin asked for {asked_mb} MiB of memory, over its limit of {limit_mb} MiB")]
+    OutOfMemory { asked_mb: usize, limit_mb: usize },
     #[error("plugin did not finish within {} ms", .0.as_millis())]
     Timeout(Duration),
     #[error("plugin used up its fuel budget of {0}")]
@@ -43,7 +43,7 @@ impl CallError {
             CallError::Plugin(e) => &e.code,
             CallError::Trap(_) => "plugin_trapped",
             CallError::StackOverflow => "plugin_stack_overflow",
-            CallError::OutOfMemory(_) => "plugin_out_of_memory",
+            CallError::OutOfMemory { .. } => "plugin_out_of_memory",
             CallError::Timeout(_) => "plugin_timeout",
             CallError::OutOfFuel(_) => "plugin_out_of_fuel",
             CallError::InvalidReply(_) => "invalid_plugin_reply",
@@ -59,7 +59,7 @@ impl CallError {
             CallError::Plugin(_) => "plugin_error",
             CallError::Trap(_) => "trap",
             CallError::StackOverflow => "stack_overflow",
-            CallError::OutOfMemory(_) => "out_of_memory",
+            CallError::OutOfMemory { .. } => "out_of_memory",
             CallError::Timeout(_) => "timeout",
             CallError::OutOfFuel(_) => "out_of_fuel",
             CallError::InvalidReply(_) => "invalid_reply",

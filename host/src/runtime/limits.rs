@@ -46,7 +46,8 @@ impl Default for Limits {
 pub struct MemoryLimiter {
     max_bytes: usize,
     used_bytes: usize,
-    pub exceeded: bool,
+    /// The total the plugin asked for when it went over the limit, if it did.
+    pub exceeded: Option<usize>,
 }
 
 impl MemoryLimiter {
@@ -54,7 +55,7 @@ impl MemoryLimiter {
         MemoryLimiter {
             max_bytes,
             used_bytes: 0,
-            exceeded: false,
+            exceeded: None,
         }
     }
 }
@@ -72,7 +73,7 @@ impl ResourceLimiter for MemoryLimiter {
         // A component may have several memories (e.g. an adapter's): the limit is on their sum.
         let total = self.used_bytes - current.min(self.used_bytes) + desired;
         if total > self.max_bytes {
-            self.exceeded = true;
+            self.exceeded = Some(total);
             // Trap rather than fail the grow: a Rust guest would abort on a failed allocation
             // anyway, and the trap carries a clear cause.
             wasmtime::bail!(

@@ -273,6 +273,24 @@ fn new_scaffolds_plugins_whose_printed_steps_work() {
                 assert!(out.contains(expect), "`{step}` printed:\n{out}\n{err}");
             }
         }
+        // The crate's .cargo/config.toml links it with 4 MiB of initial memory: under a
+        // 2 MiB limit the call fails, saying so.
+        let config = std::fs::read_to_string(dir.join("pyrus-host.toml")).unwrap();
+        assert!(config.contains("memory_mb = 64"), "{config}");
+        std::fs::write(
+            dir.join("small.toml"),
+            config.replace("memory_mb = 64", "memory_mb = 2"),
+        )
+        .unwrap();
+        let (code, out, err) = run(Command::new("sh")
+            .args(["-c", &steps[3].replace("pyrus-host.toml", "small.toml")])
+            .current_dir(&dir));
+        assert_ne!(code, 0, "{out}{err}");
+        assert!(
+            format!("{out}{err}").contains("asked for 4 MiB of memory"),
+            "{out}{err}"
+        );
+        std::fs::remove_file(dir.join("small.toml")).unwrap();
         serve_step(&dir, steps[4], name);
         // A second `new` into the same folder refuses instead of overwriting.
         let (code, _, err) = run(host_cmd()

@@ -179,7 +179,8 @@ fn start_flask(repo: &Path) -> anyhow::Result<Option<RunningHost>> {
 
 /// Per-call cost without HTTP: fresh store, instantiate, call, drop.
 pub fn inprocess(hello: &Path, body: &[u8], calls: usize) -> anyhow::Result<()> {
-    inprocess_with(hello, None, body, calls)
+    inprocess_with(hello, None, body, calls, 1)?;
+    inprocess_with(hello, None, body, calls, 2)
 }
 
 /// Like [`inprocess`], for any bot plugin with host `settings` (e.g. the test plugin's
@@ -189,6 +190,7 @@ pub fn inprocess_with(
     settings: Option<&str>,
     body: &[u8],
     calls: usize,
+    threads: usize,
 ) -> anyhow::Result<()> {
     use pyrus_host::cache::CompileCache;
     use pyrus_host::config::Config;
@@ -221,24 +223,43 @@ pub fn inprocess_with(
         user_agent: None,
         settings: bot.settings.clone(),
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    // Each thread runs its share of the calls one after another on its own runtime: with
+    // several threads this shows whether the instance pool scales across cores.
+    let per_thread = calls.div_ceil(threads);
+    let started_all = Instant::now();
+    let results: Vec<anyhow::Result<Vec<Duration>>> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()?;
+                    let mut times = Vec::with_capacity(per_thread);
+                    rt.block_on(async {
+                        for i in 0..per_thread + 1000 {
+                            let started = Instant::now();
+                            let reply = bot.plugin.handle(&runtime, info(), body.clone()).await?;
+                            let took = started.elapsed();
+                            if reply.is_none() && settings.is_none() {
+                                bail!("no reply");
+                            }
+                            if i >= 1000 {
+                                times.push(took); // after warm-up
+                            }
+                        }
+                        Ok(())
+                    })?;
+                    Ok(times)
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    let wall = started_all.elapsed();
     let mut times = Vec::with_capacity(calls);
-    rt.block_on(async {
-        for i in 0..calls + 1000 {
-            let started = Instant::now();
-            let reply = bot.plugin.handle(&runtime, info(), body.clone()).await?;
-            let took = started.elapsed();
-            if reply.is_none() && settings.is_none() {
-                bail!("no reply");
-            }
-            if i >= 1000 {
-                times.push(took); // after warm-up
-            }
-        }
-        Ok(())
-    })?;
+    for r in results {
+        times.extend(r?);
+    }
     // This VM has slow and fast spells lasting seconds: the p50 of each tenth of the run shows
     // how much of the spread is the machine rather than the code.
     let mut rounds: Vec<Duration> = times
@@ -254,11 +275,14 @@ pub fn inprocess_with(
     let pct = |p: f64| percentile(&times, p);
     println!();
     println!(
-        "in process, fresh instance per call (instantiate + call + drop, {} B body, {calls} calls, {}): p50 {:.1} us, p99 {:.1} us (p50 of each tenth of the run: {:.1} to {:.1} us)",
+        "in process, fresh instance per call (instantiate + call + drop, {} B body, {} calls, {}, {threads} thread{}): p50 {:.1} us, p99 {:.1} us, {:.0} calls/s (p50 of each tenth of the run: {:.1} to {:.1} us)",
         body.len(),
+        times.len(),
         plugin.file_name().unwrap_or_default().to_string_lossy(),
+        if threads == 1 { "" } else { "s" },
         us(pct(0.5)),
         us(pct(0.99)),
+        times.len() as f64 / wall.as_secs_f64(),
         us(rounds[0]),
         us(rounds[rounds.len() - 1]),
     );

@@ -71,6 +71,10 @@ enum Bench {
         /// Host settings for the plugin.
         #[arg(long)]
         settings: Option<String>,
+        /// Threads calling at once, each one call after another (the calls are split
+        /// between them).
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
     },
     /// The cost of plugin state: each store backend's get / set / increment, and an
     /// in-process call of counter-bot (one increment) beside hello-bot, per backend (redb,
@@ -145,12 +149,13 @@ fn main() -> anyhow::Result<()> {
             calls,
             plugin,
             settings,
+            threads,
         } => {
             let body = std::fs::read(repo.join("tests/fixtures/comment-event.json"))?;
             let plugin = plugin.unwrap_or_else(|| {
                 repo.join("plugins/target/wasm32-wasip2/release/hello_bot.wasm")
             });
-            compare::inprocess_with(&plugin, settings.as_deref(), &body, calls)
+            compare::inprocess_with(&plugin, settings.as_deref(), &body, calls, threads.max(1))
         }
         Bench::Kv { ops, calls } => kv::run(&repo, ops, calls),
         Bench::ServeNative => unreachable!("handled before"),

@@ -75,6 +75,9 @@ enum Bench {
         /// between them).
         #[arg(long, default_value_t = 1)]
         threads: usize,
+        /// The body to send (default: tests/fixtures/comment-event.json).
+        #[arg(long)]
+        body: Option<PathBuf>,
     },
     /// The cost of plugin state: each store backend's get / set / increment, and an
     /// in-process call of counter-bot (one increment) beside hello-bot, per backend (redb,
@@ -150,8 +153,11 @@ fn main() -> anyhow::Result<()> {
             plugin,
             settings,
             threads,
+            body,
         } => {
-            let body = std::fs::read(repo.join("tests/fixtures/comment-event.json"))?;
+            let body = std::fs::read(
+                body.unwrap_or_else(|| repo.join("tests/fixtures/comment-event.json")),
+            )?;
             let plugin = plugin.unwrap_or_else(|| {
                 repo.join("plugins/target/wasm32-wasip2/release/hello_bot.wasm")
             });

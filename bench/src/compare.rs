@@ -224,42 +224,60 @@ pub fn inprocess_with(
         settings: bot.settings.clone(),
     };
     // Each thread runs its share of the calls one after another on its own runtime: with
-    // several threads this shows whether the instance pool scales across cores.
+    // several threads this shows whether the instance pool scales across cores. All threads
+    // warm up first, then measure together.
+    const WARM_UP: usize = 1000;
     let per_thread = calls.div_ceil(threads);
-    let started_all = Instant::now();
-    let results: Vec<anyhow::Result<Vec<Duration>>> = std::thread::scope(|s| {
+    let warmed = std::sync::Barrier::new(threads);
+    let call = || async {
+        let reply = bot.plugin.handle(&runtime, info(), body.clone()).await?;
+        if reply.is_none() && settings.is_none() {
+            bail!("no reply");
+        }
+        anyhow::Ok(())
+    };
+    type Measured = (Vec<Duration>, Instant, Instant);
+    let results: Vec<anyhow::Result<Measured>> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 s.spawn(|| {
                     let rt = tokio::runtime::Builder::new_current_thread()
                         .enable_all()
                         .build()?;
-                    let mut times = Vec::with_capacity(per_thread);
                     rt.block_on(async {
-                        for i in 0..per_thread + 1000 {
-                            let started = Instant::now();
-                            let reply = bot.plugin.handle(&runtime, info(), body.clone()).await?;
-                            let took = started.elapsed();
-                            if reply.is_none() && settings.is_none() {
-                                bail!("no reply");
-                            }
-                            if i >= 1000 {
-                                times.push(took); // after warm-up
+                        let mut warm_up = Ok(());
+                        for _ in 0..WARM_UP {
+                            warm_up = call().await;
+                            if warm_up.is_err() {
+                                break;
                             }
                         }
-                        Ok(())
-                    })?;
-                    Ok(times)
+                        // Every thread reaches the barrier, failed or not, so none waits forever.
+                        warmed.wait();
+                        warm_up?;
+                        let mut times = Vec::with_capacity(per_thread);
+                        let start = Instant::now();
+                        for _ in 0..per_thread {
+                            let started = Instant::now();
+                            call().await?;
+                            times.push(started.elapsed());
+                        }
+                        Ok((times, start, Instant::now()))
+                    })
                 })
             })
             .collect();
         workers.into_iter().map(|w| w.join().unwrap()).collect()
     });
-    let wall = started_all.elapsed();
     let mut times = Vec::with_capacity(calls);
+    let (mut first, mut last) = (None::<Instant>, None::<Instant>);
     for r in results {
-        times.extend(r?);
+        let (mine, start, end) = r?;
+        times.extend(mine);
+        first = Some(first.map_or(start, |f| f.min(start)));
+        last = Some(last.map_or(end, |l| l.max(end)));
     }
+    let wall = last.unwrap() - first.unwrap();
     // This VM has slow and fast spells lasting seconds: the p50 of each tenth of the run shows
     // how much of the spread is the machine rather than the code.
     let mut rounds: Vec<Duration> = times

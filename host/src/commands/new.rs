@@ -109,7 +109,8 @@ pub fn new(args: NewArgs) -> anyhow::Result<ExitCode> {
         ),
         (
             ".cargo/config.toml",
-            include_str!("templates/cargo-config.toml").to_string(),
+            // The repository's own: the example plugins are built with the same settings.
+            include_str!("../../../.cargo/config.toml").to_string(),
         ),
     ];
     for (file, text) in files {

@@ -17,6 +17,22 @@ pub struct Load {
     pub p99: Duration,
 }
 
+impl Load {
+    /// Runs of equal length as one: the mean rate, and the median of their percentiles.
+    pub fn combine(runs: &[Load]) -> Load {
+        let median = |pick: fn(&Load) -> Duration| {
+            let mut values: Vec<Duration> = runs.iter().map(pick).collect();
+            values.sort();
+            values[values.len() / 2]
+        };
+        Load {
+            rps: runs.iter().map(|l| l.rps).sum::<f64>() / runs.len() as f64,
+            p50: median(|l| l.p50),
+            p99: median(|l| l.p99),
+        }
+    }
+}
+
 /// One POST to be repeated: where, which body, which signature.
 pub struct Target<'a> {
     pub url: &'a str,

@@ -51,6 +51,10 @@ enum Bench {
         /// Seconds of load per cell of the table.
         #[arg(long, default_value_t = 10)]
         seconds: u64,
+        /// Turns the targets take within a cell's seconds (this VM has slow spells of a few
+        /// seconds: short alternating rounds spread them over every target).
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
         /// Concurrent connections.
         #[arg(long, default_value_t = 32)]
         connections: usize,
@@ -135,6 +139,7 @@ fn main() -> anyhow::Result<()> {
         Bench::Reload { repeats } => reload::run(&repo, &host_bin, repeats),
         Bench::Compare {
             seconds,
+            rounds,
             connections,
             plugins,
             inprocess_calls,
@@ -143,6 +148,7 @@ fn main() -> anyhow::Result<()> {
             &host_bin,
             &compare::Options {
                 duration: std::time::Duration::from_secs(seconds),
+                rounds,
                 connections,
                 plugins,
                 inprocess_calls,

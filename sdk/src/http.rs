@@ -40,11 +40,10 @@ pub struct Request {
 /// Header values can hold tokens: `Debug` shows only their names.
 impl fmt::Debug for Request {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<&str> = self.headers.iter().map(|(k, _)| k.as_str()).collect();
         f.debug_struct("Request")
             .field("method", &self.method)
             .field("url", &self.url)
-            .field("headers", &names)
+            .field("headers", &crate::headers::names(&self.headers))
             .field("body_len", &self.body.len())
             .finish()
     }
@@ -96,20 +95,28 @@ impl Request {
 }
 
 /// What the server answered.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
 
+/// Header values can hold tokens (`Set-Cookie`...): `Debug` shows only their names.
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("headers", &crate::headers::names(&self.headers))
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
 impl Response {
     /// The first header named `name` (any case).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        crate::headers::find(&self.headers, name)
     }
 
     /// The body decoded as JSON.

@@ -25,11 +25,10 @@ pub struct InboundRequest {
 /// Header values often carry secrets: `Debug` shows only the names.
 impl fmt::Debug for InboundRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<&str> = self.headers.iter().map(|(k, _)| k.as_str()).collect();
         f.debug_struct("InboundRequest")
             .field("method", &self.method)
             .field("path", &self.path)
-            .field("headers", &names)
+            .field("headers", &crate::headers::names(&self.headers))
             .field("body_len", &self.body.len())
             .finish()
     }
@@ -46,10 +45,7 @@ impl InboundRequest {
     /// assert_eq!(req.header("X-Relay-Secret"), Some("abc"));
     /// ```
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        crate::headers::find(&self.headers, name)
     }
 
     /// The body decoded as JSON; a 400 `invalid_request` error otherwise.
@@ -61,11 +57,22 @@ impl InboundRequest {
 }
 
 /// The answer to the external system.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct InboundResponse {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+}
+
+/// Like the request's: header names only.
+impl fmt::Debug for InboundResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InboundResponse")
+            .field("status", &self.status)
+            .field("headers", &crate::headers::names(&self.headers))
+            .field("body_len", &self.body.len())
+            .finish()
+    }
 }
 
 impl InboundResponse {

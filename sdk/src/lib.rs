@@ -42,6 +42,7 @@ pub mod bindings;
 pub mod bot;
 mod call;
 pub mod extension;
+mod headers;
 pub mod http;
 mod inbound;
 pub mod log;

@@ -43,8 +43,8 @@ pub fn check(path: &Path) -> anyhow::Result<ExitCode> {
             "bots",
             bot,
             "bot-plugin",
-            &bot.plugin.limits,
-            &bot.plugin.grants,
+            &bot.plugin.sandbox.limits,
+            &bot.plugin.sandbox.grants,
         );
     }
     for ext in registry.extensions() {
@@ -52,8 +52,8 @@ pub fn check(path: &Path) -> anyhow::Result<ExitCode> {
             "extensions",
             ext,
             "extension-plugin",
-            &ext.plugin.limits,
-            &ext.plugin.grants,
+            &ext.plugin.sandbox.limits,
+            &ext.plugin.sandbox.grants,
         );
     }
     let problems: Vec<String> = config

@@ -5,12 +5,11 @@ use std::path::Path;
 
 use std::sync::Arc;
 
-use tokio::sync::Semaphore;
 use wasmtime::component::Component;
 
 use super::bindings::bot::BotPluginPre;
 use super::bindings::types::CallInfo;
-use super::call::{reply_result, ReplyShape};
+use super::call::{reply_result, ReplyShape, Sandbox};
 use super::error::{CallError, LoadError};
 use super::limits::Limits;
 use super::state::CallState;
@@ -22,10 +21,7 @@ const WORLD: &str = "pyrus:plugin/bot-plugin";
 /// A bot plugin, compiled and pre-linked, ready to be instantiated per call.
 pub struct BotPlugin {
     pre: BotPluginPre<CallState>,
-    pub limits: Limits,
-    /// Admission for this plugin's calls (`limits.max_concurrency` permits).
-    permits: Semaphore,
-    pub grants: Arc<Grants>,
+    pub sandbox: Sandbox,
 }
 
 impl BotPlugin {
@@ -41,15 +37,8 @@ impl BotPlugin {
         let pre = runtime.instantiate_pre(component, path, WORLD, BotPluginPre::new)?;
         Ok(BotPlugin {
             pre,
-            permits: Semaphore::new(limits.max_concurrency as usize),
-            limits,
-            grants,
+            sandbox: Sandbox::new(limits, grants),
         })
-    }
-
-    /// Calls of this plugin running now.
-    pub fn calls_in_flight(&self) -> usize {
-        self.limits.max_concurrency as usize - self.permits.available_permits()
     }
 
     /// Calls the bot's `handle` with the raw JSON body, in a fresh instance.
@@ -63,19 +52,14 @@ impl BotPlugin {
     ) -> Result<Option<String>, CallError> {
         let pre = &self.pre;
         let result = runtime
-            .run_call(
-                &self.limits,
-                &self.permits,
-                &self.grants,
-                async move |store| {
-                    let bot = pre.instantiate_async(&mut *store).await?;
-                    bot.pyrus_plugin_bot()
-                        .call_handle(&mut *store, &info, &body)
-                        .await
-                },
-            )
+            .run_call(&self.sandbox, async move |store| {
+                let bot = pre.instantiate_async(&mut *store).await?;
+                bot.pyrus_plugin_bot()
+                    .call_handle(&mut *store, &info, &body)
+                    .await
+            })
             .await?;
         // A bot's reply becomes a Pyrus comment: one JSON object, never garbage.
-        reply_result(result, ReplyShape::Object, &self.limits)
+        reply_result(result, ReplyShape::Object, &self.sandbox.limits)
     }
 }

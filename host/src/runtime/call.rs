@@ -1,6 +1,8 @@
 //! Running one call in a fresh store: admission, the timeout, and turning a wasmtime error
 //! into a [`CallError`] that says what happened.
 
+use std::sync::Arc;
+
 use tokio::sync::Semaphore;
 use wasmtime::{Store, Trap};
 
@@ -11,8 +13,31 @@ use super::state::{new_store, CallState};
 use super::Runtime;
 use crate::capabilities::{CallCapabilities, Grants};
 
+/// What one plugin's calls run under, whatever its world: its limits, what it was granted,
+/// and the admission gate of `limits.max_concurrency` permits.
+pub struct Sandbox {
+    pub limits: Limits,
+    pub grants: Arc<Grants>,
+    permits: Semaphore,
+}
+
+impl Sandbox {
+    pub fn new(limits: Limits, grants: Arc<Grants>) -> Sandbox {
+        Sandbox {
+            permits: Semaphore::new(limits.max_concurrency as usize),
+            limits,
+            grants,
+        }
+    }
+
+    /// Calls of this plugin running now.
+    pub fn calls_in_flight(&self) -> usize {
+        self.limits.max_concurrency as usize - self.permits.available_permits()
+    }
+}
+
 impl Runtime {
-    /// Runs `body` with a fresh store for one call, within `limits`.
+    /// Runs `body` with a fresh store for one call, within the plugin's `sandbox`.
     ///
     /// `body` instantiates and calls the plugin; the store is dropped afterwards, whatever
     /// happened, so no state survives the call. Fails at once, rather than queueing without
@@ -20,12 +45,12 @@ impl Runtime {
     /// ([`CallError::PluginBusy`]) or the instance pool is full ([`CallError::Busy`]).
     pub async fn run_call<R>(
         &self,
-        limits: &Limits,
-        plugin_permits: &Semaphore,
-        grants: &std::sync::Arc<Grants>,
+        sandbox: &Sandbox,
         body: impl AsyncFnOnce(&mut Store<CallState>) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
-        let _plugin_permit = plugin_permits
+        let limits = &sandbox.limits;
+        let _plugin_permit = sandbox
+            .permits
             .try_acquire()
             .map_err(|_| CallError::PluginBusy(limits.max_concurrency))?;
         let _pool_permit = self
@@ -33,7 +58,7 @@ impl Runtime {
             .try_acquire()
             .map_err(|_| CallError::Busy)?;
         let caps = CallCapabilities {
-            grants: grants.clone(),
+            grants: sandbox.grants.clone(),
             store: self.store.clone(),
         };
         let mut store = new_store(&self.engine, limits, self.settings.fuel, caps);

@@ -6,12 +6,11 @@ use std::path::Path;
 
 use std::sync::Arc;
 
-use tokio::sync::Semaphore;
 use wasmtime::component::Component;
 
 use super::bindings::extension::ExtensionPluginPre;
 use super::bindings::types::{CallInfo, InboundRequest, InboundResponse};
-use super::call::{reply_result, ReplyShape};
+use super::call::{reply_result, ReplyShape, Sandbox};
 use super::error::PluginError;
 use super::error::{CallError, LoadError};
 use super::limits::Limits;
@@ -71,10 +70,7 @@ impl fmt::Display for Method {
 /// An extension plugin, compiled and pre-linked, ready to be instantiated per call.
 pub struct ExtensionPlugin {
     pre: ExtensionPluginPre<super::state::CallState>,
-    pub limits: Limits,
-    /// Admission for this plugin's calls (`limits.max_concurrency` permits).
-    permits: Semaphore,
-    pub grants: Arc<Grants>,
+    pub sandbox: Sandbox,
 }
 
 impl ExtensionPlugin {
@@ -89,15 +85,8 @@ impl ExtensionPlugin {
         let pre = runtime.instantiate_pre(component, path, WORLD, ExtensionPluginPre::new)?;
         Ok(ExtensionPlugin {
             pre,
-            permits: Semaphore::new(limits.max_concurrency as usize),
-            limits,
-            grants,
+            sandbox: Sandbox::new(limits, grants),
         })
-    }
-
-    /// Calls of this plugin running now.
-    pub fn calls_in_flight(&self) -> usize {
-        self.limits.max_concurrency as usize - self.permits.available_permits()
     }
 
     /// Calls the export for `method` in a fresh instance. `body` is the raw JSON Pyrus sent
@@ -111,29 +100,24 @@ impl ExtensionPlugin {
     ) -> Result<Option<String>, CallError> {
         let pre = &self.pre;
         let result = runtime
-            .run_call(
-                &self.limits,
-                &self.permits,
-                &self.grants,
-                async move |store| {
-                    let ext = pre.instantiate_async(&mut *store).await?;
-                    let api = ext.pyrus_plugin_extension();
-                    let store = &mut *store;
-                    match method {
-                        Method::Pulse => api.call_pulse(store, &info).await,
-                        Method::Authorize => api.call_authorize(store, &info, &body).await,
-                        Method::Toggle => api.call_toggle(store, &info, &body).await,
-                        Method::Event => api.call_event(store, &info, &body).await,
-                        Method::SendMessage => api.call_send_message(store, &info, &body).await,
-                        Method::CreateDialog => api.call_create_dialog(store, &info, &body).await,
-                        Method::GetAvailableNumbers => {
-                            api.call_get_available_numbers(store, &info, &body).await
-                        }
+            .run_call(&self.sandbox, async move |store| {
+                let ext = pre.instantiate_async(&mut *store).await?;
+                let api = ext.pyrus_plugin_extension();
+                let store = &mut *store;
+                match method {
+                    Method::Pulse => api.call_pulse(store, &info).await,
+                    Method::Authorize => api.call_authorize(store, &info, &body).await,
+                    Method::Toggle => api.call_toggle(store, &info, &body).await,
+                    Method::Event => api.call_event(store, &info, &body).await,
+                    Method::SendMessage => api.call_send_message(store, &info, &body).await,
+                    Method::CreateDialog => api.call_create_dialog(store, &info, &body).await,
+                    Method::GetAvailableNumbers => {
+                        api.call_get_available_numbers(store, &info, &body).await
                     }
-                },
-            )
+                }
+            })
             .await?;
-        reply_result(result, ReplyShape::Any, &self.limits)
+        reply_result(result, ReplyShape::Any, &self.sandbox.limits)
     }
 
     /// Calls the `inbound` export with a request from the external system, in a fresh
@@ -146,17 +130,12 @@ impl ExtensionPlugin {
     ) -> Result<InboundResponse, CallError> {
         let pre = &self.pre;
         let result = runtime
-            .run_call(
-                &self.limits,
-                &self.permits,
-                &self.grants,
-                async move |store| {
-                    let ext = pre.instantiate_async(&mut *store).await?;
-                    ext.pyrus_plugin_extension()
-                        .call_inbound(&mut *store, &info, &request)
-                        .await
-                },
-            )
+            .run_call(&self.sandbox, async move |store| {
+                let ext = pre.instantiate_async(&mut *store).await?;
+                ext.pyrus_plugin_extension()
+                    .call_inbound(&mut *store, &info, &request)
+                    .await
+            })
             .await?;
         let response = result.map_err(|e| {
             CallError::Plugin(PluginError {
@@ -171,10 +150,10 @@ impl ExtensionPlugin {
                 response.status
             )));
         }
-        if response.body.len() > self.limits.max_reply_bytes {
+        if response.body.len() > self.sandbox.limits.max_reply_bytes {
             return Err(CallError::ReplyTooLarge(
                 response.body.len(),
-                self.limits.max_reply_bytes,
+                self.sandbox.limits.max_reply_bytes,
             ));
         }
         Ok(response)

@@ -44,11 +44,11 @@ pub async fn healthz(State(state): State<Arc<AppState>>) -> Json<Health> {
     let registry = state.registry.load();
     let bots = registry
         .bots()
-        .map(|b| health(&registry, "bots", b, &b.plugin.limits))
+        .map(|b| health(&registry, "bots", b, &b.plugin.sandbox.limits))
         .collect();
     let extensions = registry
         .extensions()
-        .map(|e| health(&registry, "extensions", e, &e.plugin.limits))
+        .map(|e| health(&registry, "extensions", e, &e.plugin.sandbox.limits))
         .collect();
     let reload = state.reload_status.lock().unwrap().clone();
     let degraded = !registry.errors().is_empty() || reload.last_error.is_some();

@@ -4,6 +4,7 @@
 //! system's scheme: the plugin gets method, path, query, headers and body, verifies the
 //! caller itself, and answers status, headers and body.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -27,27 +28,17 @@ const FRAMING: [&str; 4] = [
     "keep-alive",
 ];
 
-/// `/extensions/{name}/inbound/{*path}`.
-pub async fn with_path(
+/// `/extensions/{name}/inbound` and `/extensions/{name}/inbound/{*path}`: the path the plugin
+/// sees is taken from the URI, so the handler needs only the name.
+pub async fn handle(
     State(state): State<Arc<AppState>>,
-    Path((name, _rest)): Path<(String, String)>,
+    Path(mut params): Path<HashMap<String, String>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    dispatch(state, name, method, uri, headers, body).await
-}
-
-/// `/extensions/{name}/inbound`.
-pub async fn bare(
-    State(state): State<Arc<AppState>>,
-    Path(name): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+    let name = params.remove("name").unwrap_or_default();
     dispatch(state, name, method, uri, headers, body).await
 }
 
@@ -81,7 +72,7 @@ async fn serve(
     let registry = state.registry.load_full();
     let extension = registry
         .extension(name)
-        .filter(|e| e.plugin.grants.inbound)
+        .filter(|e| e.plugin.sandbox.grants.inbound)
         .ok_or_else(|| {
             // Unknown and not enabled look alike from outside.
             Failure::new(

@@ -87,12 +87,12 @@ pub async fn render(State(state): State<Arc<AppState>>) -> Response {
     for bot in registry.bots() {
         counts[0] += 1;
         metrics::gauge!("pyrus_plugin_instances_in_use", "kind" => "bot", "plugin" => bot.name.to_string())
-            .set(bot.plugin.calls_in_flight() as f64);
+            .set(bot.plugin.sandbox.calls_in_flight() as f64);
     }
     for ext in registry.extensions() {
         counts[1] += 1;
         metrics::gauge!("pyrus_plugin_instances_in_use", "kind" => "extension", "plugin" => ext.name.to_string())
-            .set(ext.plugin.calls_in_flight() as f64);
+            .set(ext.plugin.sandbox.calls_in_flight() as f64);
     }
     metrics::gauge!("pyrus_plugins_loaded", "kind" => "bot").set(counts[0] as f64);
     metrics::gauge!("pyrus_plugins_loaded", "kind" => "extension").set(counts[1] as f64);

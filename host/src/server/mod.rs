@@ -83,11 +83,8 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/extensions/{name}/pulse",
             get(extensions::pulse).fallback(method_not_allowed),
         )
-        .route("/extensions/{name}/inbound", any(inbound::bare))
-        .route(
-            "/extensions/{name}/inbound/{*path}",
-            any(inbound::with_path),
-        )
+        .route("/extensions/{name}/inbound", any(inbound::handle))
+        .route("/extensions/{name}/inbound/{*path}", any(inbound::handle))
         .route(
             "/extensions/{name}/{method}",
             post(extensions::handle).fallback(method_not_allowed),

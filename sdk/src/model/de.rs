@@ -46,8 +46,15 @@ impl<T: Default + DeserializeOwned> Lazy<T> {
             serde_json::from_str::<Option<T>>(raw.get())
                 .map(Option::unwrap_or_default)
                 .unwrap_or_else(|e| {
+                    // Where and what kind of error, not serde's message: it quotes the
+                    // body's text, which is the customer's data, into the log.
                     let what = std::any::type_name::<T>();
-                    crate::log::warn(format!("ignoring a part of the task ({what}): {e}"));
+                    crate::log::warn(format!(
+                        "ignoring a part of the task ({what}): {:?} error at line {} column {}",
+                        e.classify(),
+                        e.line(),
+                        e.column()
+                    ));
                     T::default()
                 })
         })

@@ -213,10 +213,10 @@ pub fn inprocess_with(
     calls: usize,
     threads: usize,
 ) -> anyhow::Result<()> {
-    use pyrus_host::cache::CompileCache;
     use pyrus_host::config::Config;
-    use pyrus_host::registry::Registry;
-    use pyrus_host::runtime::{CallInfo, Runtime};
+    use pyrus_host::host::Host;
+    use pyrus_host::names::Kind;
+    use pyrus_host::runtime::{CallInfo, Reply, Request};
 
     std::env::set_var("BENCH_SECRET", SECRET);
     let dir = tempfile::tempdir()?;
@@ -225,17 +225,15 @@ pub fn inprocess_with(
         text.push_str(&format!("settings = {settings:?}\n"));
     }
     let config = Config::parse(&dir.path().join("bench.toml"), &text)?;
-    let runtime = Runtime::new(config.engine_settings())?;
-    let (registry, report) = Registry::build(
-        &runtime,
-        &CompileCache::new(runtime.engine(), None),
-        &config,
-        None,
-    );
-    if let Some(e) = report.errors.into_iter().next() {
-        return Err(e.into());
-    }
-    let bot = registry.bot("hello").context("hello is loaded")?;
+    let loader = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let host = Host::load_all(&config, &loader)?;
+    let runtime = &host.runtime;
+    let bot = host
+        .registry
+        .get(Kind::Bot, "hello")
+        .context("hello is loaded")?;
     let body = String::from_utf8(body.to_vec())?;
     let info = || CallInfo {
         name: "hello".into(),
@@ -251,8 +249,9 @@ pub fn inprocess_with(
     let per_thread = calls.div_ceil(threads);
     let warmed = std::sync::Barrier::new(threads);
     let call = || async {
-        let reply = bot.plugin.handle(&runtime, info(), body.clone()).await?;
-        if reply.is_none() && settings.is_none() {
+        let request = Request::Bot(body.clone());
+        let reply = bot.plugin.call(runtime, info(), request).await?;
+        if matches!(reply, Reply::Json(None)) && settings.is_none() {
             bail!("no reply");
         }
         anyhow::Ok(())

@@ -7,12 +7,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use pyrus_host::cache::CompileCache;
 use pyrus_host::capabilities::keyvalue::backend::Scope;
 use pyrus_host::capabilities::keyvalue::Store;
 use pyrus_host::config::Config;
-use pyrus_host::registry::Registry;
-use pyrus_host::runtime::{CallInfo, Runtime};
+use pyrus_host::host::Host;
+use pyrus_host::names::Kind;
+use pyrus_host::runtime::{CallInfo, Request};
 
 use crate::server::{free_port, percentile, us};
 
@@ -86,7 +86,7 @@ pub fn run(repo: &Path, ops: usize, calls: usize) -> anyhow::Result<()> {
             .worker_threads(2)
             .enable_all()
             .build()?;
-        let store = rt.block_on(Store::open(&config.store))?;
+        let store = rt.block_on(Store::open(&config.capabilities.keyvalue))?;
         for (op, times) in rt.block_on(backend_ops(&store, ops))? {
             println!(
                 "| {name} | {op} | {:.1} | {:.1} |",
@@ -94,19 +94,13 @@ pub fn run(repo: &Path, ops: usize, calls: usize) -> anyhow::Result<()> {
                 us(percentile(&times, 0.99))
             );
         }
-        let runtime = Runtime::new(config.engine_settings())?.with_store(store);
-        let (registry, report) = Registry::build(
-            &runtime,
-            &CompileCache::new(runtime.engine(), None),
-            &config,
-            None,
-        );
-        if let Some(e) = report.errors.into_iter().next() {
-            return Err(e.into());
-        }
+        // The bench's own store is closed first: a redb file has one owner at a time.
+        drop(store);
+        let host = Host::load_all(&config, &rt)?;
+        let runtime = &host.runtime;
         let body = r#"{"task_id": 1, "task": {"id": 1}}"#;
         for bot in ["hello", "counter"] {
-            let loaded = registry.bot(bot).context("loaded")?;
+            let loaded = host.registry.get(Kind::Bot, bot).context("loaded")?;
             let mut times = Vec::with_capacity(calls);
             rt.block_on(async {
                 for i in 0..calls + 100 {
@@ -120,7 +114,7 @@ pub fn run(repo: &Path, ops: usize, calls: usize) -> anyhow::Result<()> {
                     let started = Instant::now();
                     loaded
                         .plugin
-                        .handle(&runtime, info, body.to_string())
+                        .call(runtime, info, Request::Bot(body.to_string()))
                         .await?;
                     if i >= 100 {
                         times.push(started.elapsed());

@@ -11,12 +11,11 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::capabilities::http::AllowedHost;
-use crate::capabilities::keyvalue::KvLimits;
-use crate::capabilities::Grants;
-use crate::names::PluginName;
+use crate::capabilities::{self, Entry, GrantError, Grants, Section};
+use crate::names::{Kind, PluginName};
 use crate::runtime::engine::{EngineSettings, MAX_INSTANCES};
 use crate::runtime::limits::{Limits, MAX_MEMORY_MB};
+pub use crate::secret::Secrets;
 use crate::secret::{Secret, SecretSource};
 
 /// Pyrus waits 60 s for a bot's answer; a longer plugin timeout could never be useful.
@@ -42,18 +41,8 @@ pub struct Config {
     pub unavailable_secrets: Vec<ConfigError>,
     /// `[admin] token`: the admin page is served only when it is set.
     pub admin_token: Option<Arc<Secret>>,
-    /// `[store]`, or its defaults.
-    pub store: StoreConfig,
-}
-
-/// Whether every secret must be readable when the config loads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Secrets {
-    /// Serving: a missing secret is an error.
-    Require,
-    /// Tools that never verify a call (`check`, `call`): a missing secret is recorded in
-    /// [`Config::unavailable_secrets`] and loading goes on.
-    Defer,
+    /// The capabilities' own sections (`[store]`), or their defaults.
+    pub capabilities: capabilities::Settings,
 }
 
 #[derive(Debug, Clone)]
@@ -88,23 +77,10 @@ pub struct PluginConfig {
     pub secret_file: Option<PathBuf>,
     pub settings: Option<String>,
     pub limits: Limits,
-    /// What the plugin may do beyond answering: its store namespace and grants, variables.
+    /// What the plugin may do beyond answering, per capability.
     pub grants: Arc<Grants>,
-}
-
-/// `[store]`: where plugin state lives, and its limits.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoreConfig {
-    pub backend: StoreBackend,
-    pub limits: KvLimits,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoreBackend {
-    /// One redb file (the default).
-    Redb { path: PathBuf },
-    /// A Redis server shared by several hosts.
-    Redis { url: String },
+    /// Extensions only: whether `/extensions/NAME/inbound/...` reaches the plugin.
+    pub inbound: bool,
 }
 
 /// A config problem: which file, which key, what is wrong.
@@ -117,22 +93,31 @@ pub struct ConfigError {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawConfig {
     #[serde(default)]
     server: RawServer,
     #[serde(default)]
     runtime: RawRuntime,
     #[serde(default)]
-    defaults: RawLimits,
+    defaults: RawDefaults,
     #[serde(default)]
     admin: RawAdmin,
-    #[serde(default)]
-    store: RawStore,
     #[serde(default)]
     bots: BTreeMap<String, RawPlugin>,
     #[serde(default)]
     extensions: BTreeMap<String, RawPlugin>,
+    /// The capabilities' sections (`[store]`); anything else is an unknown section.
+    #[serde(flatten)]
+    sections: toml::Table,
+}
+
+/// `[defaults]`: limits, and the capability keys that may be set for every plugin.
+#[derive(Debug, Default, Deserialize)]
+struct RawDefaults {
+    #[serde(flatten)]
+    limits: RawLimits,
+    #[serde(flatten)]
+    capabilities: toml::Table,
 }
 
 #[derive(Debug, Deserialize)]
@@ -157,17 +142,6 @@ struct RawServer {
 struct RawTls {
     cert: PathBuf,
     key: PathBuf,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawStore {
-    backend: Option<String>,
-    path: Option<PathBuf>,
-    url: Option<String>,
-    max_key_bytes: Option<usize>,
-    max_value_kb: Option<usize>,
-    max_total_kb: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -215,19 +189,15 @@ struct RawRuntime {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawLimits {
     timeout_ms: Option<u64>,
     memory_mb: Option<u64>,
     max_concurrency: Option<u32>,
     max_reply_kb: Option<u64>,
-    max_log_messages: Option<u32>,
-    max_output_kb: Option<u64>,
     fuel: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawPlugin {
     plugin: PathBuf,
     // Kept raw so that a wrong shape (e.g. an inline string) gets a message that says what
@@ -235,19 +205,13 @@ struct RawPlugin {
     secret: Option<toml::Value>,
     settings: Option<String>,
     #[serde(default)]
-    key_value_stores: Vec<String>,
-    #[serde(default)]
-    allowed_outbound_hosts: Vec<String>,
-    #[serde(default)]
     inbound: bool,
-    max_outbound_requests: Option<u32>,
-    outbound_timeout_ms: Option<u64>,
-    max_outbound_response_kb: Option<u64>,
-    /// Each a string, or a secret source (`{ env }` / `{ file }`).
-    #[serde(default)]
-    variables: BTreeMap<String, toml::Value>,
     #[serde(flatten)]
     limits: RawLimits,
+    /// The capabilities' keys (`variables`, `key_value_stores`, ...); what none of them
+    /// reads is an unknown key.
+    #[serde(flatten)]
+    capabilities: toml::Table,
 }
 
 impl Config {
@@ -319,13 +283,22 @@ impl Config {
                 "must be greater than 0".into(),
             ));
         }
-        let defaults = limits(&raw.defaults, &Limits::default(), "defaults", &err)?;
+        let defaults = limits(&raw.defaults.limits, &Limits::default(), "defaults", &err)?;
+        if let Some(key) = raw
+            .defaults
+            .capabilities
+            .keys()
+            .find(|k| !Grants::owns_key(k, true))
+        {
+            return Err(err(&format!("defaults.{key}"), "unknown key".into()));
+        }
+        let grant_err = |e: GrantError| err(&e.key, e.problem);
 
         let mut unavailable_secrets = Vec::new();
-        let mut section = |kind: &str, entries: BTreeMap<String, RawPlugin>| {
+        let mut section = |kind: Kind, entries: BTreeMap<String, RawPlugin>| {
             let mut out = BTreeMap::new();
             for (name, entry) in entries {
-                let key = format!("{kind}.{name}");
+                let key = format!("{}.{name}", kind.section());
                 let name = PluginName::new(name).map_err(|e| err(&key, e.to_string()))?;
                 let (source, secret) = match secret(entry.secret, &key, &base, &err) {
                     Ok(found) => found,
@@ -338,79 +311,24 @@ impl Config {
                     Err(e) => return Err(e),
                 };
                 let limits = limits(&entry.limits, &defaults, &key, &err)?;
-                let mut grants = Grants::new(format!("{kind}/{name}"));
-                for store in entry.key_value_stores {
-                    if !is_identifier(&store) {
-                        return Err(err(
-                            &format!("{key}.key_value_stores"),
-                            format!(
-                                "{store:?}: a store name is 1 to 64 letters, digits, '-' or '_'"
-                            ),
-                        ));
-                    }
-                    grants.key_value_stores.push(store);
-                }
-                if entry.inbound && kind == "bots" {
+                if entry.inbound && kind == Kind::Bot {
                     return Err(err(
                         &format!("{key}.inbound"),
                         "is for extensions: external systems call extensions, not bots".into(),
                     ));
                 }
-                grants.inbound = entry.inbound;
-                for host in &entry.allowed_outbound_hosts {
-                    let allowed = AllowedHost::parse(host)
-                        .map_err(|e| err(&format!("{key}.allowed_outbound_hosts"), e))?;
-                    grants.allowed_outbound_hosts.push(allowed);
-                }
-                if let Some(n) = entry.max_outbound_requests {
-                    if !(1..=1000).contains(&n) {
-                        return Err(err(
-                            &format!("{key}.max_outbound_requests"),
-                            format!("{n} is out of range 1..=1000"),
-                        ));
-                    }
-                    grants.outbound.max_requests = n;
-                }
-                if let Some(ms) = entry.outbound_timeout_ms {
-                    if !(1..=MAX_TIMEOUT_MS).contains(&ms) {
-                        return Err(err(
-                            &format!("{key}.outbound_timeout_ms"),
-                            format!("{ms} is out of range 1..={MAX_TIMEOUT_MS}"),
-                        ));
-                    }
-                    grants.outbound.timeout = Duration::from_millis(ms);
-                }
-                if let Some(kb) = entry.max_outbound_response_kb {
-                    if !(1..=1 << 20).contains(&kb) {
-                        return Err(err(
-                            &format!("{key}.max_outbound_response_kb"),
-                            format!("{kb} is out of range 1..=1048576"),
-                        ));
-                    }
-                    grants.outbound.max_response_bytes = kb << 10;
-                }
-                for (var, raw) in entry.variables {
-                    let var_key = format!("{key}.variables.{var}");
-                    let value = match raw {
-                        toml::Value::String(text) => Secret::new(text.as_bytes()),
-                        other => {
-                            let source: SecretSource = other.try_into().map_err(|_| {
-                                err(
-                                    &var_key,
-                                    "a variable is a string, { env = \"VAR\" } or { file = \"PATH\" }".into(),
-                                )
-                            })?;
-                            match source.resolve(&base) {
-                                Ok(value) => value,
-                                Err(e) if secrets == Secrets::Defer => {
-                                    unavailable_secrets.push(err(&var_key, e.to_string()));
-                                    Secret::new(b"")
-                                }
-                                Err(e) => return Err(err(&var_key, e.to_string())),
-                            }
-                        }
-                    };
-                    grants.variables.insert(var, value);
+                let mut caps = Entry::new(
+                    key.clone(),
+                    entry.capabilities,
+                    &raw.defaults.capabilities,
+                    &base,
+                    secrets,
+                );
+                let grants = Grants::parse(&mut caps).map_err(grant_err)?;
+                let (rest, unavailable) = caps.into_rest();
+                unavailable_secrets.extend(unavailable.into_iter().map(grant_err));
+                if let Some(unknown) = rest.keys().next() {
+                    return Err(err(&format!("{key}.{unknown}"), "unknown key".into()));
                 }
                 out.insert(
                     name,
@@ -424,13 +342,37 @@ impl Config {
                         settings: entry.settings,
                         limits,
                         grants: Arc::new(grants),
+                        inbound: entry.inbound,
                     },
                 );
             }
             Ok::<_, ConfigError>(out)
         };
-        let bots = section("bots", raw.bots)?;
-        let extensions = section("extensions", raw.extensions)?;
+        let bots = section(Kind::Bot, raw.bots)?;
+        let extensions = section(Kind::Extension, raw.extensions)?;
+
+        let mut sections = raw.sections;
+        let capabilities = capabilities::Settings::parse(|name| Section {
+            name,
+            value: sections.remove(name),
+            base: base.clone(),
+        })
+        .map_err(grant_err)?;
+        if let Some(unknown) = sections.keys().next() {
+            let mut known = vec![
+                "server",
+                "runtime",
+                "defaults",
+                "admin",
+                "bots",
+                "extensions",
+            ];
+            known.extend(capabilities::Settings::sections());
+            return Err(err(
+                unknown,
+                format!("unknown section; the sections are {}", known.join(", ")),
+            ));
+        }
 
         if raw.server.shutdown_grace_ms > 3_600_000 {
             return Err(err(
@@ -445,7 +387,6 @@ impl Config {
             None => None,
             Some(raw) => Some(Arc::new(secret(Some(raw), "admin", &base, &err)?.1)),
         };
-        let store = store_config(raw.store, &base, &err)?;
         let tls = raw.server.tls.map(|t| TlsConfig {
             cert: base.join(t.cert),
             key: base.join(t.key),
@@ -479,98 +420,31 @@ impl Config {
             extensions,
             unavailable_secrets,
             admin_token,
-            store,
+            capabilities,
         })
     }
 }
 
 impl Config {
-    /// Whether any plugin may use the store (then the backend is opened at start).
-    pub fn needs_store(&self) -> bool {
-        self.bots
-            .values()
-            .chain(self.extensions.values())
-            .any(|p| !p.grants.key_value_stores.is_empty())
+    /// The entries of one kind, by name.
+    pub fn section(&self, kind: Kind) -> &BTreeMap<PluginName, PluginConfig> {
+        match kind {
+            Kind::Bot => &self.bots,
+            Kind::Extension => &self.extensions,
+        }
     }
-}
 
-/// Store and bucket names: they become part of storage keys.
-fn is_identifier(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
+    /// Every plugin entry, bots first.
+    pub fn entries(&self) -> impl Iterator<Item = (Kind, &PluginName, &PluginConfig)> + Clone {
+        Kind::ALL
+            .into_iter()
+            .flat_map(move |kind| self.section(kind).iter().map(move |(n, p)| (kind, n, p)))
+    }
 
-fn store_config(
-    raw: RawStore,
-    base: &Path,
-    err: &dyn Fn(&str, String) -> ConfigError,
-) -> Result<StoreConfig, ConfigError> {
-    let backend = match raw.backend.as_deref().unwrap_or("redb") {
-        "redb" => {
-            if raw.url.is_some() {
-                return Err(err("store.url", "is for backend = \"redis\"".into()));
-            }
-            let path = match raw.path {
-                Some(path) => base.join(path),
-                None => crate::capabilities::keyvalue::redb::default_path().ok_or_else(|| {
-                    err(
-                        "store.path",
-                        "no data folder (HOME is not set): give a path".into(),
-                    )
-                })?,
-            };
-            StoreBackend::Redb { path }
-        }
-        "redis" => {
-            if raw.path.is_some() {
-                return Err(err("store.path", "is for backend = \"redb\"".into()));
-            }
-            let url = raw
-                .url
-                .ok_or_else(|| err("store.url", "missing: redis://host:port/db".into()))?;
-            if !url.starts_with("redis://") && !url.starts_with("rediss://") {
-                return Err(err(
-                    "store.url",
-                    "must start with redis:// or rediss://".into(),
-                ));
-            }
-            StoreBackend::Redis { url }
-        }
-        other => {
-            return Err(err(
-                "store.backend",
-                format!("{other:?}: one of \"redb\" (default), \"redis\""),
-            ))
-        }
-    };
-    let mut limits = KvLimits::default();
-    if let Some(n) = raw.max_key_bytes {
-        if !(1..=65_536).contains(&n) {
-            return Err(err(
-                "store.max_key_bytes",
-                format!("{n} is out of range 1..=65536"),
-            ));
-        }
-        limits.max_key_bytes = n;
+    /// Every plugin's grants, for the capabilities to open what they need.
+    pub fn grants(&self) -> impl Iterator<Item = &Grants> + Clone {
+        self.entries().map(|(_, _, p)| &*p.grants)
     }
-    if let Some(kb) = raw.max_value_kb {
-        if !(1..=65_536).contains(&kb) {
-            return Err(err(
-                "store.max_value_kb",
-                format!("{kb} is out of range 1..=65536"),
-            ));
-        }
-        limits.max_value_bytes = kb << 10;
-    }
-    if let Some(kb) = raw.max_total_kb {
-        if kb == 0 {
-            return Err(err("store.max_total_kb", "must be greater than 0".into()));
-        }
-        limits.max_total_bytes = kb << 10;
-    }
-    Ok(StoreConfig { backend, limits })
 }
 
 /// Reads the secret of the entry at `key` (`bots.hello`).
@@ -666,24 +540,6 @@ fn limits(
             ));
         }
         limits.max_reply_bytes = (kb as usize) << 10;
-    }
-    if let Some(n) = raw.max_log_messages {
-        if n > 100_000 {
-            return Err(err(
-                &format!("{key}.max_log_messages"),
-                format!("{n} is out of range 0..=100000"),
-            ));
-        }
-        limits.max_log_messages = n;
-    }
-    if let Some(kb) = raw.max_output_kb {
-        if kb > 16 * 1024 {
-            return Err(err(
-                &format!("{key}.max_output_kb"),
-                format!("{kb} is out of range 0..=16384"),
-            ));
-        }
-        limits.max_output_bytes = (kb as usize) << 10;
     }
     if let Some(fuel) = raw.fuel {
         if fuel == 0 {

@@ -8,6 +8,7 @@
 pub mod cache;
 pub mod capabilities;
 pub mod config;
+pub mod host;
 pub mod names;
 pub mod registry;
 pub mod reload;

@@ -56,6 +56,33 @@ impl std::borrow::Borrow<str> for PluginName {
     }
 }
 
+/// What a plugin is to Pyrus: a bot or an extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Bot,
+    Extension,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 2] = [Kind::Bot, Kind::Extension];
+
+    /// `bot` or `extension`, for logs, metrics and pages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Bot => "bot",
+            Kind::Extension => "extension",
+        }
+    }
+
+    /// The config section its entries are in: `bots` or `extensions`.
+    pub fn section(self) -> &'static str {
+        match self {
+            Kind::Bot => "bots",
+            Kind::Extension => "extensions",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

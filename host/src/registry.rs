@@ -6,28 +6,25 @@
 //! serving its previous version while the error is recorded.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use wasmtime::component::Component;
 
 use crate::cache::{self, CompileCache, Source};
-use crate::capabilities::Grants;
 use crate::config::{Config, PluginConfig};
-use crate::names::PluginName;
-use crate::runtime::bot::BotPlugin;
-use crate::runtime::extension::ExtensionPlugin;
-use crate::runtime::limits::Limits;
-use crate::runtime::{LoadError, Runtime};
+use crate::names::{Kind, PluginName};
+use crate::runtime::{LoadError, Plugin, Runtime};
 use crate::secret::Secret;
 
-/// A plugin ready to serve: the linked plugin `P`, its secret, its config, and which version
-/// of the file it runs.
-pub struct Loaded<P> {
+/// A plugin ready to serve: the linked plugin, its secret, its config, and which version of
+/// the file it runs.
+pub struct Loaded {
+    pub kind: Kind,
     pub name: PluginName,
     pub path: PathBuf,
-    pub plugin: P,
+    pub plugin: Plugin,
     pub secret: Arc<Secret>,
     pub settings: Option<String>,
     /// SHA-1 of the wasm bytes this version was built from.
@@ -39,13 +36,16 @@ pub struct Loaded<P> {
     component: Component,
 }
 
-pub type LoadedBot = Loaded<BotPlugin>;
-pub type LoadedExtension = Loaded<ExtensionPlugin>;
+impl Loaded {
+    /// Its config key, `bots.hello`.
+    pub fn key(&self) -> String {
+        format!("{}.{}", self.kind.section(), self.name)
+    }
+}
 
 #[derive(Default)]
 pub struct Registry {
-    bots: BTreeMap<PluginName, Arc<LoadedBot>>,
-    extensions: BTreeMap<PluginName, Arc<LoadedExtension>>,
+    plugins: BTreeMap<Kind, BTreeMap<PluginName, Arc<Loaded>>>,
     /// Plugins whose last load failed, by config key (`bots.hello`), with the error.
     errors: BTreeMap<String, String>,
 }
@@ -88,53 +88,36 @@ impl Registry {
             errors: BTreeMap::new(),
         };
         if let Some(prev) = previous {
-            for b in prev.bots.values() {
+            for p in prev.all() {
                 builder
                     .components
-                    .insert(b.hash.clone(), b.component.clone());
-            }
-            for e in prev.extensions.values() {
-                builder
-                    .components
-                    .insert(e.hash.clone(), e.component.clone());
+                    .insert(p.hash.clone(), p.component.clone());
             }
         }
-        let bots = builder.section(
-            "bots",
-            &config.bots,
-            previous.map(|p| &p.bots),
-            BotPlugin::new,
-        );
-        let extensions = builder.section(
-            "extensions",
-            &config.extensions,
-            previous.map(|p| &p.extensions),
-            ExtensionPlugin::new,
-        );
+        let plugins = Kind::ALL
+            .into_iter()
+            .map(|kind| (kind, builder.section(kind, previous)))
+            .collect();
         let registry = Registry {
-            bots,
-            extensions,
+            plugins,
             errors: builder.errors,
         };
         (registry, builder.report)
     }
 
-    pub fn bot(&self, name: &str) -> Option<&Arc<LoadedBot>> {
-        self.bots.get(name)
+    /// The plugin of `kind` configured as `name`.
+    pub fn get(&self, kind: Kind, name: &str) -> Option<&Arc<Loaded>> {
+        self.plugins.get(&kind)?.get(name)
     }
 
-    pub fn extension(&self, name: &str) -> Option<&Arc<LoadedExtension>> {
-        self.extensions.get(name)
+    /// The plugins of `kind`, sorted by name.
+    pub fn plugins(&self, kind: Kind) -> impl Iterator<Item = &Arc<Loaded>> {
+        self.plugins.get(&kind).into_iter().flat_map(|m| m.values())
     }
 
-    /// The bots, sorted by name.
-    pub fn bots(&self) -> impl Iterator<Item = &Arc<LoadedBot>> {
-        self.bots.values()
-    }
-
-    /// The extensions, sorted by name.
-    pub fn extensions(&self) -> impl Iterator<Item = &Arc<LoadedExtension>> {
-        self.extensions.values()
+    /// Every plugin, bots first.
+    pub fn all(&self) -> impl Iterator<Item = &Arc<Loaded>> {
+        self.plugins.values().flat_map(|m| m.values())
     }
 
     /// The last load error of the plugin at config key `key` (`bots.hello`), if it failed.
@@ -148,8 +131,6 @@ impl Registry {
     }
 }
 
-type Link<P> = fn(&Runtime, &Component, &Path, Limits, Arc<Grants>) -> Result<P, LoadError>;
-
 struct Builder<'a> {
     runtime: &'a Runtime,
     cache: &'a CompileCache,
@@ -162,22 +143,20 @@ struct Builder<'a> {
 }
 
 impl Builder<'_> {
-    fn section<P>(
+    fn section(
         &mut self,
-        section: &str,
-        entries: &BTreeMap<PluginName, PluginConfig>,
-        previous: Option<&BTreeMap<PluginName, Arc<Loaded<P>>>>,
-        link: Link<P>,
-    ) -> BTreeMap<PluginName, Arc<Loaded<P>>> {
+        kind: Kind,
+        previous: Option<&Registry>,
+    ) -> BTreeMap<PluginName, Arc<Loaded>> {
         let mut out = BTreeMap::new();
-        for (name, entry) in entries {
-            let old = previous.and_then(|p| p.get(name));
-            match self.load(name, entry, old, link) {
+        for (name, entry) in self.config.section(kind) {
+            let old = previous.and_then(|p| p.get(kind, name.as_str()));
+            match self.load(kind, name, entry, old) {
                 Ok(loaded) => {
                     out.insert(name.clone(), Arc::new(loaded));
                 }
                 Err(error) => {
-                    let key = format!("{section}.{name}");
+                    let key = format!("{}.{name}", kind.section());
                     self.errors.insert(key.clone(), error.to_string());
                     self.report.errors.push(RegistryError {
                         file: self.config.path.clone(),
@@ -194,13 +173,13 @@ impl Builder<'_> {
         out
     }
 
-    fn load<P>(
+    fn load(
         &mut self,
+        kind: Kind,
         name: &PluginName,
         entry: &PluginConfig,
-        old: Option<&Arc<Loaded<P>>>,
-        link: Link<P>,
-    ) -> Result<Loaded<P>, LoadError> {
+        old: Option<&Arc<Loaded>>,
+    ) -> Result<Loaded, LoadError> {
         let bytes = std::fs::read(&entry.plugin).map_err(|error| LoadError::Read {
             path: entry.plugin.clone(),
             error,
@@ -227,12 +206,14 @@ impl Builder<'_> {
                 component
             }
         };
-        let plugin = link(
+        let plugin = Plugin::new(
             self.runtime,
             &component,
             &entry.plugin,
+            kind,
             entry.limits.clone(),
             entry.grants.clone(),
+            entry.inbound,
         )?;
         let (loaded_at, load_count) = match old {
             Some(old) if old.hash == hash => (old.loaded_at, old.load_count),
@@ -240,6 +221,7 @@ impl Builder<'_> {
             None => (SystemTime::now(), 1),
         };
         Ok(Loaded {
+            kind,
             name: name.clone(),
             path: entry.plugin.clone(),
             plugin,

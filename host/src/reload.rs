@@ -58,7 +58,6 @@ pub struct Reloader {
     cache: CompileCache,
     engine: EngineSettings,
     listen: std::net::SocketAddr,
-    store: crate::config::StoreConfig,
     /// The files whose change triggers a reload (absolute; symlink targets too).
     watched_files: Mutex<BTreeSet<PathBuf>>,
 }
@@ -71,7 +70,6 @@ impl Reloader {
             cache,
             engine: config.engine_settings(),
             listen: config.server.listen,
-            store: config.store.clone(),
             watched_files: Mutex::new(BTreeSet::new()),
         };
         reloader.set_watched_files(config);
@@ -139,15 +137,12 @@ impl Reloader {
         if config.server.listen != self.listen {
             notes.push("server.listen changed: restart to apply it".into());
         }
-        match self.state.runtime.store() {
-            Some(_) if config.store != self.store => {
-                notes.push("[store] changed: restart to apply it".into())
-            }
-            None if config.needs_store() => notes.push(
-                "a plugin was granted key_value_stores but the host started without a store: restart to open it".into(),
-            ),
-            _ => {}
-        }
+        notes.extend(
+            self.state
+                .runtime
+                .capabilities()
+                .reload_notes(&config.capabilities, config.grants()),
+        );
         self.state.max_body_bytes.store(
             config.server.max_body_bytes,
             std::sync::atomic::Ordering::Relaxed,
@@ -182,7 +177,7 @@ impl Reloader {
     fn set_watched_files(&self, config: &Config) {
         let mut files = BTreeSet::new();
         files.insert(self.config_path.clone());
-        for entry in config.bots.values().chain(config.extensions.values()) {
+        for (_, _, entry) in config.entries() {
             for path in std::iter::once(&entry.plugin).chain(&entry.secret_file) {
                 let path = absolute(path);
                 if let Ok(target) = std::fs::canonicalize(&path) {

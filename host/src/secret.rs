@@ -62,6 +62,16 @@ impl SecretSource {
     }
 }
 
+/// Whether every secret must be readable when the config loads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Secrets {
+    /// Serving: a missing secret is an error.
+    Require,
+    /// Tools that never verify a call (`check`, `call`): a missing secret is recorded and
+    /// loading goes on with a placeholder.
+    Defer,
+}
+
 /// A secret key. `Debug` prints `Secret([REDACTED])`, and there is no `Display`;
 /// the bytes are zeroed on drop.
 pub struct Secret(SecretBox<[u8]>);

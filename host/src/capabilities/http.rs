@@ -1,19 +1,144 @@
 //! Outbound HTTP (`wasi:http/outgoing-handler`), checked against the plugin's
-//! `allowed_outbound_hosts` and denied by default. Per call, the number of requests, each
-//! request's time and each response body's size are capped.
+//! `allowed_outbound_hosts` and denied by default. Per call, the number of requests
+//! (`max_outbound_requests`), each request's time (`outbound_timeout_ms`) and each response
+//! body's size (`max_outbound_response_kb`) are capped.
 //!
 //! The request itself is wasmtime-wasi-http's (hyper and rustls with the webpki roots); this
 //! module only decides whether it may go out and bounds it.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
-use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
+use wasmtime::component::Linker;
+use wasmtime_wasi_http::{
+    Error as HttpError, RequestOptions, WasiBody, WasiHttp, WasiHttpCtx, WasiHttpCtxView,
+    WasiHttpHooks,
+};
+
+use super::{Capability, Entry, GrantError, HasState, Section};
+
+/// The longest `outbound_timeout_ms`: Pyrus waits 60 s for a bot's answer.
+const MAX_OUTBOUND_TIMEOUT_MS: u64 = 60_000;
+
+/// The capability.
+pub struct OutboundHttp;
+
+/// Where one plugin may send requests, and its limits.
+#[derive(Debug, Clone, Default)]
+pub struct HttpGrant(Arc<HttpGrantInner>);
+
+#[derive(Debug, Default)]
+struct HttpGrantInner {
+    /// Empty: nowhere.
+    allowed: Vec<AllowedHost>,
+    limits: OutboundLimits,
+}
+
+/// One call's outbound HTTP: wasmtime-wasi-http's context and our hooks.
+pub struct HttpState {
+    ctx: WasiHttpCtx,
+    hooks: OutboundHooks,
+}
+
+impl Capability for OutboundHttp {
+    const NAME: &'static str = "outbound HTTP";
+    const KEYS: &'static [&'static str] = &[
+        "allowed_outbound_hosts",
+        "max_outbound_requests",
+        "outbound_timeout_ms",
+        "max_outbound_response_kb",
+    ];
+    type Settings = ();
+    type Grant = HttpGrant;
+    type State = HttpState;
+
+    fn settings(_: Section) -> Result<(), GrantError> {
+        Ok(())
+    }
+
+    fn grant(entry: &mut Entry<'_>) -> Result<HttpGrant, GrantError> {
+        let hosts: Vec<String> = entry.take("allowed_outbound_hosts")?.unwrap_or_default();
+        let allowed = hosts
+            .iter()
+            .map(|h| AllowedHost::parse(h).map_err(|e| entry.error("allowed_outbound_hosts", e)))
+            .collect::<Result<_, _>>()?;
+        let mut limits = OutboundLimits::default();
+        if let Some(n) = entry.take::<u32>("max_outbound_requests")? {
+            if !(1..=1000).contains(&n) {
+                return Err(entry.error(
+                    "max_outbound_requests",
+                    format!("{n} is out of range 1..=1000"),
+                ));
+            }
+            limits.max_requests = n;
+        }
+        if let Some(ms) = entry.take::<u64>("outbound_timeout_ms")? {
+            if !(1..=MAX_OUTBOUND_TIMEOUT_MS).contains(&ms) {
+                return Err(entry.error(
+                    "outbound_timeout_ms",
+                    format!("{ms} is out of range 1..={MAX_OUTBOUND_TIMEOUT_MS}"),
+                ));
+            }
+            limits.timeout = Duration::from_millis(ms);
+        }
+        if let Some(kb) = entry.take::<u64>("max_outbound_response_kb")? {
+            if !(1..=1 << 20).contains(&kb) {
+                return Err(entry.error(
+                    "max_outbound_response_kb",
+                    format!("{kb} is out of range 1..=1048576"),
+                ));
+            }
+            limits.max_response_bytes = kb << 10;
+        }
+        Ok(HttpGrant(Arc::new(HttpGrantInner { allowed, limits })))
+    }
+
+    async fn open(_: &(), _: &[&HttpGrant]) -> anyhow::Result<OutboundHttp> {
+        Ok(OutboundHttp)
+    }
+
+    fn closed(_: &()) -> OutboundHttp {
+        OutboundHttp
+    }
+
+    fn link<T: HasState<Self>>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+        use wasmtime_wasi_http::p2::bindings::{http, LinkOptions};
+        // Every plugin may import wasi:http; whether a request goes out is decided per
+        // request against the plugin's allow-list.
+        http::outgoing_handler::add_to_linker::<T, WasiHttp>(linker, view)?;
+        http::types::add_to_linker::<T, WasiHttp>(linker, &LinkOptions::default().into(), view)
+    }
+
+    fn state(&self, grant: &HttpGrant) -> HttpState {
+        HttpState {
+            ctx: WasiHttpCtx::new(),
+            hooks: OutboundHooks {
+                grant: grant.clone(),
+                requests: 0,
+            },
+        }
+    }
+
+    fn describe(grant: &HttpGrant) -> Option<String> {
+        let n = grant.0.allowed.len();
+        (n > 0).then(|| format!("outbound to {n} hosts"))
+    }
+}
+
+fn view<T: HasState<OutboundHttp>>(data: &mut T) -> WasiHttpCtxView<'_> {
+    let view = data.view();
+    WasiHttpCtxView {
+        ctx: &mut view.state.ctx,
+        table: view.table,
+        hooks: &mut view.state.hooks,
+    }
+}
 
 /// One `allowed_outbound_hosts` entry: `https://api.pyrus.com`, `https://*.example.com`,
 /// `http://127.0.0.1:8080`. A missing port means the scheme's default.
@@ -103,19 +228,12 @@ impl Default for OutboundLimits {
 }
 
 /// The per-call hooks: the plugin's allow-list and limits, and what the call used so far.
-pub struct OutboundHooks {
-    pub grants: std::sync::Arc<super::Grants>,
+struct OutboundHooks {
+    grant: HttpGrant,
     requests: u32,
 }
 
 impl OutboundHooks {
-    pub fn new(grants: std::sync::Arc<super::Grants>) -> Self {
-        OutboundHooks {
-            grants,
-            requests: 0,
-        }
-    }
-
     fn check(&mut self, uri: &http::Uri) -> Result<(), String> {
         let scheme = uri.scheme_str().unwrap_or("https");
         let host = uri.host().unwrap_or_default();
@@ -128,14 +246,15 @@ impl OutboundHooks {
             });
         let target = format!("{scheme}://{host}:{port}");
         if !self
-            .grants
-            .allowed_outbound_hosts
+            .grant
+            .0
+            .allowed
             .iter()
             .any(|a| a.allows(scheme, host, port))
         {
             return Err(format!("{target} is not in allowed_outbound_hosts"));
         }
-        let limit = self.grants.outbound.max_requests;
+        let limit = self.grant.0.limits.max_requests;
         if self.requests >= limit {
             return Err(format!(
                 "over the limit of {limit} outbound requests per call"
@@ -167,7 +286,7 @@ impl WasiHttpHooks for OutboundHooks {
             tracing::warn!(%method, "outbound request denied: {reason}");
             return Box::new(async { Err(HttpError::HttpRequestDenied) });
         }
-        let limits = self.grants.outbound;
+        let limits = self.grant.0.limits;
         let options = RequestOptions {
             connect_timeout: Some(limits.timeout),
             first_byte_timeout: Some(limits.timeout),

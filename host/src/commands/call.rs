@@ -10,12 +10,10 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use axum::body::Body;
 use axum::http::{Method as HttpMethod, Request};
-use pyrus_host::cache::CompileCache;
-use pyrus_host::capabilities::keyvalue::Store;
 use pyrus_host::config::{Config, Secrets};
-use pyrus_host::registry::Registry;
-use pyrus_host::runtime::extension::Method;
-use pyrus_host::runtime::Runtime;
+use pyrus_host::host::Host;
+use pyrus_host::names::Kind;
+use pyrus_host::runtime::Method;
 use pyrus_host::server::{self, AppState};
 use pyrus_host::signature;
 use tower::ServiceExt;
@@ -100,28 +98,21 @@ pub fn call(args: CallArgs) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let mut runtime = Runtime::new(config.engine_settings())?;
-    if config.needs_store() {
-        runtime = runtime.with_store(rt.block_on(Store::open(&config.store))?);
-    }
-    let runtime = Arc::new(runtime);
-    let cache = CompileCache::new(runtime.engine(), config.server.cache_dir.clone());
-    let loading = Instant::now();
-    let (registry, report) = Registry::build(&runtime, &cache, &config, None);
-    if let Some(e) = report.errors.into_iter().next() {
-        return Err(e.into());
-    }
-    let load_ms = loading.elapsed().as_secs_f64() * 1e3;
+    let host = Host::load_all(&config, &rt)?;
+    let load_ms = host.load_time.as_secs_f64() * 1e3;
     // Sign with whatever secret the plugin was loaded with (a placeholder when the real one
     // is not available here): the call then passes the same check as a real signed call.
-    let secret = match registry.bot(&args.name) {
-        Some(bot) => bot.secret.clone(),
-        None => registry.extension(&args.name).unwrap().secret.clone(),
-    };
+    let kind = if is_bot { Kind::Bot } else { Kind::Extension };
+    let secret = host
+        .registry
+        .get(kind, &args.name)
+        .expect("the plugin loaded")
+        .secret
+        .clone();
     let sig = signature::sign(&secret, &body);
     let state = Arc::new(AppState::new(
-        runtime,
-        registry,
+        host.runtime,
+        host.registry,
         config.server.max_body_bytes,
     ));
     let request = Request::builder()

@@ -6,12 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use pyrus_host::cache::CompileCache;
-use pyrus_host::capabilities::keyvalue::Store;
 use pyrus_host::config::Config;
-use pyrus_host::registry::Registry;
+use pyrus_host::host::Host;
 use pyrus_host::reload::Reloader;
-use pyrus_host::runtime::Runtime;
 use pyrus_host::server::{self, AppState};
 
 pub fn serve(config_path: PathBuf) -> anyhow::Result<ExitCode> {
@@ -25,27 +22,14 @@ pub fn serve(config_path: PathBuf) -> anyhow::Result<ExitCode> {
         .event_interval(2)
         .build()
         .context("cannot start the async runtime")?;
-    let mut runtime =
-        Runtime::new(config.engine_settings()).context("cannot create the WebAssembly engine")?;
-    if config.needs_store() {
-        let store = rt.block_on(Store::open(&config.store))?;
-        tracing::info!(backend = store.backend.name(), "plugin store open");
-        runtime = runtime.with_store(store);
-    }
-    let runtime = Arc::new(runtime);
-    let cache = CompileCache::new(runtime.engine(), config.server.cache_dir.clone());
-    let started = std::time::Instant::now();
-    let (registry, report) = Registry::build(&runtime, &cache, &config, None);
     // At startup every plugin must load: there is no previous version to fall back on.
-    if let Some(first) = report.errors.into_iter().next() {
-        return Err(first.into());
-    }
+    let host = Host::load_all(&config, &rt)?;
     tracing::info!(
         bots = config.bots.len(),
         extensions = config.extensions.len(),
-        compiled = report.compiled,
-        cached = report.cached,
-        load_ms = started.elapsed().as_millis() as u64,
+        compiled = host.report.compiled,
+        cached = host.report.cached,
+        load_ms = host.load_time.as_millis() as u64,
         "plugins loaded"
     );
     let tls = match &config.server.tls {
@@ -54,11 +38,11 @@ pub fn serve(config_path: PathBuf) -> anyhow::Result<ExitCode> {
     };
     let metrics = server::metrics::install().context("cannot install the metrics recorder")?;
     let state = Arc::new(
-        AppState::new(runtime, registry, config.server.max_body_bytes)
+        AppState::new(host.runtime, host.registry, config.server.max_body_bytes)
             .with_metrics(metrics)
             .with_admin_token(config.admin_token.clone()),
     );
-    let reloader = Reloader::new(&config, state.clone(), cache);
+    let reloader = Reloader::new(&config, state.clone(), host.cache);
     let grace = config.server.shutdown_grace;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.server.listen)

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 use wasmtime::{Store, Trap};
 
-use super::bindings::types;
+use super::contract::{InboundResponse, Reply};
 use super::error::{CallError, PluginError};
 use super::limits::Limits;
 use super::state::{new_store, CallState};
 use super::Runtime;
-use crate::capabilities::{CallCapabilities, Grants};
+use crate::capabilities::Grants;
 
 /// What one plugin's calls run under, whatever its world: its limits, what it was granted,
 /// and the admission gate of `limits.max_concurrency` permits.
@@ -57,21 +57,10 @@ impl Runtime {
             .pool_permits
             .try_acquire()
             .map_err(|_| CallError::Busy)?;
-        let caps = CallCapabilities {
-            grants: sandbox.grants.clone(),
-            store: self.store.clone(),
-        };
+        let caps = self.capabilities.states(&sandbox.grants);
         let mut store = new_store(&self.engine, limits, self.settings.fuel, caps);
         let outcome = tokio::time::timeout(limits.timeout, body(&mut store)).await;
-        store.data().stdout.report("stdout");
-        store.data().stderr.report("stderr");
-        let dropped = store.data().log.dropped();
-        if dropped > 0 {
-            tracing::warn!(
-                dropped,
-                "plugin log messages over the per-call cap were dropped"
-            );
-        }
+        store.data().caps.finish();
         match outcome {
             Err(_elapsed) => Err(CallError::Timeout(limits.timeout)),
             Ok(Ok(value)) => Ok(value),
@@ -105,30 +94,35 @@ pub(crate) enum ReplyShape {
     Any,
 }
 
-/// Turns an export's WIT result into the host's, checking the reply's JSON on the way:
-/// garbage is never forwarded to Pyrus.
-pub(crate) fn reply_result(
-    result: Result<Option<String>, types::PluginError>,
+/// Checks a reply before it goes anywhere: within `max_reply_bytes`, and JSON of `shape`
+/// (garbage is never forwarded to Pyrus), or an inbound response with a real status.
+pub(crate) fn check(
+    result: Result<Reply, PluginError>,
     shape: ReplyShape,
     limits: &Limits,
-) -> Result<Option<String>, CallError> {
-    match result {
-        Ok(Some(reply)) => {
-            if reply.len() > limits.max_reply_bytes {
-                return Err(CallError::ReplyTooLarge(
-                    reply.len(),
-                    limits.max_reply_bytes,
-                ));
+) -> Result<Reply, CallError> {
+    let too_large = |len: usize| CallError::ReplyTooLarge(len, limits.max_reply_bytes);
+    match result.map_err(CallError::Plugin)? {
+        Reply::Json(Some(json)) => {
+            if json.len() > limits.max_reply_bytes {
+                return Err(too_large(json.len()));
             }
-            check_reply(&reply, shape)?;
-            Ok(Some(reply))
+            check_reply(&json, shape)?;
+            Ok(Reply::Json(Some(json)))
         }
-        Ok(None) => Ok(None),
-        Err(e) => Err(CallError::Plugin(PluginError {
-            code: e.code,
-            message: e.message,
-            status: e.status,
-        })),
+        Reply::Json(None) => Ok(Reply::Json(None)),
+        Reply::Inbound(response) => {
+            let InboundResponse { status, body, .. } = &response;
+            if !(100..=599).contains(status) {
+                return Err(CallError::InvalidReply(format!(
+                    "inbound status {status} is not an HTTP status"
+                )));
+            }
+            if body.len() > limits.max_reply_bytes {
+                return Err(too_large(body.len()));
+            }
+            Ok(Reply::Inbound(response))
+        }
     }
 }
 

@@ -82,7 +82,15 @@ pub enum LoadError {
     #[error("{path} does not fit the {world} world: {reason}")]
     WrongWorld {
         path: PathBuf,
-        world: &'static str,
+        world: String,
         reason: String,
     },
+    #[error("{path} imports what this host does not provide: {reason}")]
+    Imports { path: PathBuf, reason: String },
+    #[error(
+        "{path} takes no inbound calls ({contract}), but the config sets inbound = true: \
+         build it for the pyrus:plugin/extension-inbound-plugin world (export_extension!(T, inbound) \
+         in the Rust SDK), or remove inbound"
+    )]
+    NoInbound { path: PathBuf, contract: String },
 }

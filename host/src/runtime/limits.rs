@@ -18,10 +18,6 @@ pub struct Limits {
     pub max_concurrency: u32,
     /// The largest reply the plugin may give; a larger one fails the call.
     pub max_reply_bytes: usize,
-    /// Messages the plugin may write to the host log per call; the rest are dropped.
-    pub max_log_messages: u32,
-    /// Bytes of stdout, and of stderr, kept per call; the rest is dropped.
-    pub max_output_bytes: usize,
     /// A deterministic CPU budget (wasmtime fuel, roughly one unit per instruction), if set.
     pub fuel: Option<u64>,
 }
@@ -33,8 +29,6 @@ impl Default for Limits {
             memory_bytes: 64 << 20,
             max_concurrency: 64,
             max_reply_bytes: 1 << 20,
-            max_log_messages: 100,
-            max_output_bytes: 16 << 10,
             fuel: None,
         }
     }

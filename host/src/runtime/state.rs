@@ -1,38 +1,24 @@
-//! What a store holds for one call: the WASI context (empty: no files, env or sockets;
-//! stdout/stderr captured for the log), the memory limiter and the log budget.
+//! What a store holds for one call: the WASI context (empty: no files, env or sockets), the
+//! memory limiter, and the capabilities' states.
 
 use wasmtime::component::ResourceTable;
 use wasmtime::{Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::limits::{Limits, MemoryLimiter};
-use super::log::LogBudget;
-use super::stdio::Captured;
-use crate::capabilities::http::OutboundHooks;
-use crate::capabilities::CallCapabilities;
-use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+use crate::capabilities::{CallData, States};
 
 pub struct CallState {
     wasi: WasiCtx,
-    pub(crate) stdout: Captured,
-    pub(crate) stderr: Captured,
-    pub(crate) table: ResourceTable,
+    table: ResourceTable,
     pub(crate) limiter: MemoryLimiter,
-    pub(crate) log: LogBudget,
-    /// What this call may reach beyond answering (store, variables).
-    pub(crate) caps: CallCapabilities,
-    http: WasiHttpCtx,
-    /// The outbound allow-list and what this call has used of its limits.
-    http_hooks: OutboundHooks,
+    /// What this call may reach beyond answering, one state per capability.
+    pub(crate) caps: States,
 }
 
-impl WasiHttpView for CallState {
-    fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView {
-            ctx: &mut self.http,
-            table: &mut self.table,
-            hooks: &mut self.http_hooks,
-        }
+impl CallData for CallState {
+    fn parts(&mut self) -> (&mut States, &mut ResourceTable) {
+        (&mut self.caps, &mut self.table)
     }
 }
 
@@ -51,24 +37,16 @@ pub fn new_store(
     engine: &Engine,
     limits: &Limits,
     fuel_enabled: bool,
-    caps: CallCapabilities,
+    caps: States,
 ) -> Store<CallState> {
-    let stdout = Captured::new(limits.max_output_bytes);
-    let stderr = Captured::new(limits.max_output_bytes);
+    // The builder's defaults deny everything: stdin closed, no args, env, preopened dirs,
+    // sockets or name lookups. Capabilities add only what they own (stdout/stderr capture).
+    let mut wasi = WasiCtx::builder();
+    caps.configure_wasi(&mut wasi);
     let state = CallState {
-        // The builder's defaults deny everything: stdin closed, no args, env, preopened
-        // dirs, sockets or name lookups. Only stdout/stderr go somewhere: the host log.
-        wasi: WasiCtx::builder()
-            .stdout(stdout.clone())
-            .stderr(stderr.clone())
-            .build(),
-        stdout,
-        stderr,
+        wasi: wasi.build(),
         table: ResourceTable::new(),
         limiter: MemoryLimiter::new(limits.memory_bytes),
-        log: LogBudget::new(limits.max_log_messages),
-        http: WasiHttpCtx::new(),
-        http_hooks: OutboundHooks::new(caps.grants.clone()),
         caps,
     };
     let mut store = Store::new(engine, state);

@@ -12,7 +12,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use subtle::ConstantTimeEq;
 
-use super::stats::{Kind, Recent, WINDOW_MINUTES};
+use super::stats::{Recent, WINDOW_MINUTES};
 use super::AppState;
 use crate::registry::Loaded;
 use crate::secret::Secret;
@@ -118,20 +118,10 @@ th{{background:#f3f3f3}} .bad{{color:#b00}} .ok{{color:#070}} code{{font-size:12
         started = date(state.started_at),
         in_use = state.runtime.instances_in_use(),
     );
-    for bot in registry.bots() {
-        let load_error = registry.error(&format!("bots.{}", bot.name));
-        row(
-            &mut html,
-            Kind::Bot,
-            bot,
-            &state.stats.recent(Kind::Bot, bot.name.as_str()),
-            load_error,
-        );
-    }
-    for ext in registry.extensions() {
-        let load_error = registry.error(&format!("extensions.{}", ext.name));
-        let recent = state.stats.recent(Kind::Extension, ext.name.as_str());
-        row(&mut html, Kind::Extension, ext, &recent, load_error);
+    for plugin in registry.all() {
+        let load_error = registry.error(&plugin.key());
+        let recent = state.stats.recent(plugin.kind, plugin.name.as_str());
+        row(&mut html, plugin, &recent, load_error);
     }
     html.push_str("</table>\n<h2>Reloads</h2>\n");
     let _ = writeln!(
@@ -160,13 +150,8 @@ th{{background:#f3f3f3}} .bad{{color:#b00}} .ok{{color:#070}} code{{font-size:12
     html
 }
 
-fn row<P>(
-    html: &mut String,
-    kind: Kind,
-    loaded: &Loaded<P>,
-    recent: &Recent,
-    load_error: Option<&str>,
-) {
+fn row(html: &mut String, loaded: &Loaded, recent: &Recent, load_error: Option<&str>) {
+    let kind = loaded.kind;
     let last_error = match (&recent.last_error, load_error) {
         (_, Some(load)) => format!("<span class=\"bad\">load failed: {}</span>", escape(load)),
         (Some(e), None) => format!("{} · {} · {}", date(e.at), e.status, escape(&e.message)),

@@ -8,9 +8,9 @@ use axum::Json;
 use serde::Serialize;
 
 use super::AppState;
+use crate::names::Kind;
 use crate::registry::{Loaded, Registry};
 use crate::reload::ReloadStatus;
-use crate::runtime::limits::Limits;
 
 #[derive(Serialize)]
 pub struct Health {
@@ -25,6 +25,8 @@ pub struct Health {
 #[derive(Serialize)]
 struct PluginHealth {
     name: String,
+    /// The world and contract version the component targets.
+    contract: String,
     plugin: String,
     /// SHA-1 of the wasm file this version was loaded from.
     hash: String,
@@ -42,14 +44,13 @@ struct PluginHealth {
 
 pub async fn healthz(State(state): State<Arc<AppState>>) -> Json<Health> {
     let registry = state.registry.load();
-    let bots = registry
-        .bots()
-        .map(|b| health(&registry, "bots", b, &b.plugin.sandbox.limits))
-        .collect();
-    let extensions = registry
-        .extensions()
-        .map(|e| health(&registry, "extensions", e, &e.plugin.sandbox.limits))
-        .collect();
+    let list = |kind| {
+        registry
+            .plugins(kind)
+            .map(|p| health(&registry, p))
+            .collect()
+    };
+    let (bots, extensions) = (list(Kind::Bot), list(Kind::Extension));
     let reload = state.reload_status.lock().unwrap().clone();
     let degraded = !registry.errors().is_empty() || reload.last_error.is_some();
     Json(Health {
@@ -60,14 +61,11 @@ pub async fn healthz(State(state): State<Arc<AppState>>) -> Json<Health> {
     })
 }
 
-fn health<P>(
-    registry: &Registry,
-    section: &str,
-    loaded: &Loaded<P>,
-    limits: &Limits,
-) -> PluginHealth {
+fn health(registry: &Registry, loaded: &Loaded) -> PluginHealth {
+    let limits = &loaded.plugin.sandbox.limits;
     PluginHealth {
         name: loaded.name.to_string(),
+        contract: loaded.plugin.contract(),
         plugin: loaded.path.display().to_string(),
         hash: loaded.hash.clone(),
         loaded_at: loaded
@@ -76,9 +74,7 @@ fn health<P>(
             .map(|d| d.as_secs())
             .unwrap_or(0),
         load_count: loaded.load_count,
-        last_error: registry
-            .error(&format!("{section}.{}", loaded.name))
-            .map(str::to_owned),
+        last_error: registry.error(&loaded.key()).map(str::to_owned),
         timeout_ms: limits.timeout.as_millis() as u64,
         memory_mb: limits.memory_bytes >> 20,
         max_concurrency: limits.max_concurrency,

@@ -14,11 +14,11 @@ use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
 use super::error::ApiError;
-use super::stats::Kind;
 use super::webhook::{self, Failure};
 use super::{body, AppState};
+use crate::names::Kind;
 use crate::retry::Attempt;
-use crate::runtime::bindings::types::InboundRequest;
+use crate::runtime::{InboundRequest, Reply, Request};
 
 /// Headers that frame the HTTP message; the host sets them, never the plugin.
 const FRAMING: [&str; 4] = [
@@ -71,8 +71,8 @@ async fn serve(
 ) -> Result<Response, Failure> {
     let registry = state.registry.load_full();
     let extension = registry
-        .extension(name)
-        .filter(|e| e.plugin.sandbox.grants.inbound)
+        .get(Kind::Extension, name)
+        .filter(|e| e.plugin.takes_inbound())
         .ok_or_else(|| {
             // Unknown and not enabled look alike from outside.
             Failure::new(
@@ -104,17 +104,19 @@ async fn serve(
         body: bytes.to_vec(),
     };
     let info = webhook::call_info(name, Attempt::default(), &headers, &extension.settings);
-    let response = extension
+    let what = format!("extension {name} inbound");
+    let reply = extension
         .plugin
-        .inbound(&state.runtime, info, request)
+        .call(&state.runtime, info, Request::Inbound(request))
         .await
-        .map_err(|e| {
-            webhook::call_failure(
-                &format!("extension {name} inbound"),
-                e,
-                StatusCode::BAD_REQUEST,
-            )
-        })?;
+        .map_err(|e| webhook::call_failure(&what, e, StatusCode::BAD_REQUEST))?;
+    let Reply::Inbound(response) = reply else {
+        return Err(webhook::call_failure(
+            &what,
+            crate::runtime::CallError::InvalidReply("a webhook reply to an inbound call".into()),
+            StatusCode::INTERNAL_SERVER_ERROR,
+        ));
+    };
     let mut answer = Response::builder().status(response.status);
     for (k, v) in &response.headers {
         let (Ok(k), Ok(v)) = (

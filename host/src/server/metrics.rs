@@ -83,19 +83,15 @@ pub async fn render(State(state): State<Arc<AppState>>) -> Response {
     // Gauges are read at scrape time rather than tracked per call.
     let registry = state.registry.load();
     metrics::gauge!("pyrus_instances_in_use").set(state.runtime.instances_in_use() as f64);
-    let mut counts = [0usize; 2];
-    for bot in registry.bots() {
-        counts[0] += 1;
-        metrics::gauge!("pyrus_plugin_instances_in_use", "kind" => "bot", "plugin" => bot.name.to_string())
-            .set(bot.plugin.sandbox.calls_in_flight() as f64);
+    for kind in Kind::ALL {
+        let mut loaded = 0;
+        for p in registry.plugins(kind) {
+            loaded += 1;
+            metrics::gauge!("pyrus_plugin_instances_in_use", "kind" => kind.as_str(), "plugin" => p.name.to_string())
+                .set(p.plugin.sandbox.calls_in_flight() as f64);
+        }
+        metrics::gauge!("pyrus_plugins_loaded", "kind" => kind.as_str()).set(loaded as f64);
     }
-    for ext in registry.extensions() {
-        counts[1] += 1;
-        metrics::gauge!("pyrus_plugin_instances_in_use", "kind" => "extension", "plugin" => ext.name.to_string())
-            .set(ext.plugin.sandbox.calls_in_flight() as f64);
-    }
-    metrics::gauge!("pyrus_plugins_loaded", "kind" => "bot").set(counts[0] as f64);
-    metrics::gauge!("pyrus_plugins_loaded", "kind" => "extension").set(counts[1] as f64);
     (
         [(
             header::CONTENT_TYPE,

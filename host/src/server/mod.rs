@@ -2,12 +2,11 @@
 
 mod admin;
 mod body;
-mod bots;
 pub mod error;
-mod extensions;
 mod health;
 mod inbound;
 pub mod metrics;
+mod signed;
 pub mod stats;
 pub mod tls;
 mod webhook;
@@ -77,17 +76,17 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route(
             "/bots/{name}",
-            post(bots::handle).fallback(method_not_allowed),
+            post(signed::bot).fallback(method_not_allowed),
         )
         .route(
             "/extensions/{name}/pulse",
-            get(extensions::pulse).fallback(method_not_allowed),
+            get(signed::pulse).fallback(method_not_allowed),
         )
         .route("/extensions/{name}/inbound", any(inbound::handle))
         .route("/extensions/{name}/inbound/{*path}", any(inbound::handle))
         .route(
             "/extensions/{name}/{method}",
-            post(extensions::handle).fallback(method_not_allowed),
+            post(signed::extension).fallback(method_not_allowed),
         )
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(metrics::render))

@@ -9,21 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// How far back the admin page looks.
 pub const WINDOW_MINUTES: usize = 15;
 
-/// A bot or an extension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Kind {
-    Bot,
-    Extension,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Bot => "bot",
-            Kind::Extension => "extension",
-        }
-    }
-}
+pub use crate::names::Kind;
 
 /// The last failed call of a plugin.
 #[derive(Debug, Clone)]

@@ -2,6 +2,7 @@
 //! mapping a failed call to an answer, and the one log line per call.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
@@ -9,8 +10,9 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
-use super::stats::Kind;
 use super::{metrics, AppState};
+use crate::names::Kind;
+use crate::registry::{Loaded, Registry};
 use crate::retry::Attempt;
 use crate::runtime::{CallError, CallInfo};
 use crate::secret::Secret;
@@ -68,6 +70,28 @@ pub async fn observe(
             error.into_response()
         }
     }
+}
+
+/// The plugin of `kind` named `name`, or a 404 that says no such one is configured.
+pub fn lookup<'r>(
+    registry: &'r Registry,
+    kind: Kind,
+    name: &str,
+) -> Result<&'r Arc<Loaded>, Failure> {
+    registry.get(kind, name).ok_or_else(|| {
+        let code = match kind {
+            Kind::Bot => "unknown_bot",
+            Kind::Extension => "unknown_extension",
+        };
+        Failure::new(
+            code,
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                code,
+                format!("no {} named {name:?} is configured", kind.as_str()),
+            ),
+        )
+    })
 }
 
 /// Checks `X-Pyrus-Sig` over the raw body. With `allow_missing`, a call without the header
@@ -129,7 +153,8 @@ pub fn reply(reply: Option<String>) -> Response {
 
 /// Turns a failed plugin call into the answer. Failures of the plugin itself (trap, timeout,
 /// memory) are 500, so that Pyrus retries; a full pool is 503; an error the plugin returned
-/// gets its own status, else `plugin_error_status`.
+/// gets its own status, else 501 for a declined method (`not_supported`), else
+/// `plugin_error_status`.
 pub fn call_failure(what: &str, e: CallError, plugin_error_status: StatusCode) -> Failure {
     let status = match &e {
         CallError::Busy | CallError::PluginBusy(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -137,7 +162,11 @@ pub fn call_failure(what: &str, e: CallError, plugin_error_status: StatusCode) -
             .status
             .and_then(|s| StatusCode::from_u16(s).ok())
             .filter(|s| s.is_client_error() || s.is_server_error())
-            .unwrap_or(plugin_error_status),
+            .unwrap_or(if p.code == "not_supported" {
+                StatusCode::NOT_IMPLEMENTED
+            } else {
+                plugin_error_status
+            }),
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
     let message = match &e {

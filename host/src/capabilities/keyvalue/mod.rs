@@ -3,19 +3,36 @@
 //! A plugin opens a bucket by identifier; only identifiers listed in its
 //! `key_value_stores` open (else `access-denied`, logged), and every key is stored under the
 //! plugin's namespace (`bots/NAME`), so plugins never see each other's data. Key size, value
-//! size and the total bytes per plugin are capped (`[store]`).
+//! size and the total bytes per plugin are capped (`[store]`). The backend is opened once,
+//! at start, and only when some plugin is granted a store; `[store]` changes need a restart.
 
 pub mod backend;
 pub mod redb;
 pub mod redis;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use wasmtime::component::Resource;
+use wasmtime::component::{Linker, Resource};
 
-use crate::runtime::bindings::{atomics, batch, kv_store};
-use crate::runtime::state::CallState;
+use super::{Capability, Entry, GrantError, HasState, Section, View, ViewOf};
 use backend::{KvBackend, KvError, Scope};
+
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit/deps/keyvalue",
+        world: "wasi:keyvalue/imports",
+        imports: {
+            // Store backends do I/O (a disk commit, a Redis round trip).
+            default: async | trappable,
+        },
+        with: {
+            "wasi:keyvalue/store.bucket": super::Bucket,
+        },
+    });
+}
+
+use bindings::wasi::keyvalue::{atomics, batch, store as kv_store};
 
 /// Keys returned per `list-keys` page.
 const LIST_PAGE: usize = 100;
@@ -39,6 +56,21 @@ impl Default for KvLimits {
     }
 }
 
+/// `[store]`: where plugin state lives, and its limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreConfig {
+    pub backend: StoreBackend,
+    pub limits: KvLimits,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreBackend {
+    /// One redb file (the default).
+    Redb { path: PathBuf },
+    /// A Redis server shared by several hosts.
+    Redis { url: String },
+}
+
 /// The process's store: a backend and the limits every plugin gets.
 #[derive(Clone)]
 pub struct Store {
@@ -49,8 +81,7 @@ pub struct Store {
 impl Store {
     /// Opens the backend `[store]` describes (connecting to Redis, or opening the redb
     /// file, which one process at a time may hold).
-    pub async fn open(config: &crate::config::StoreConfig) -> Result<Store, KvError> {
-        use crate::config::StoreBackend;
+    pub async fn open(config: &StoreConfig) -> Result<Store, KvError> {
         let backend: Arc<dyn KvBackend> = match &config.backend {
             StoreBackend::Redb { path } => {
                 let path = path.clone();
@@ -70,6 +101,226 @@ impl Store {
     }
 }
 
+/// The capability: the store, when this process opened one.
+pub struct KeyValue {
+    settings: StoreConfig,
+    store: Option<Store>,
+}
+
+impl KeyValue {
+    /// The open store, if any plugin is granted one.
+    pub fn store(&self) -> Option<&Store> {
+        self.store.as_ref()
+    }
+}
+
+/// One plugin's grant: its namespace and the stores it may open.
+#[derive(Debug, Clone)]
+pub struct KvGrant(Arc<KvGrantInner>);
+
+#[derive(Debug)]
+struct KvGrantInner {
+    /// `bots/NAME` or `extensions/NAME`: every key the plugin touches is under it.
+    namespace: String,
+    /// The store identifiers it may open (`key_value_stores`); empty: none.
+    stores: Vec<String>,
+}
+
+impl KvGrant {
+    pub fn stores(&self) -> &[String] {
+        &self.0.stores
+    }
+}
+
+/// One call's view: its grant and the process's store.
+pub struct KvState {
+    grant: KvGrant,
+    store: Option<Store>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    backend: Option<String>,
+    path: Option<PathBuf>,
+    url: Option<String>,
+    max_key_bytes: Option<usize>,
+    max_value_kb: Option<usize>,
+    max_total_kb: Option<u64>,
+}
+
+/// Store and bucket names: they become part of storage keys.
+fn is_identifier(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn in_range<T: PartialOrd + std::fmt::Display + Copy>(
+    section: &Section,
+    key: &str,
+    value: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, GrantError> {
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(GrantError::new(
+            section.key(key),
+            format!(
+                "{value} is out of range {}..={}",
+                range.start(),
+                range.end()
+            ),
+        ))
+    }
+}
+
+impl Capability for KeyValue {
+    const NAME: &'static str = "key-value store";
+    const KEYS: &'static [&'static str] = &["key_value_stores"];
+    const SECTION: Option<&'static str> = Some("store");
+    type Settings = StoreConfig;
+    type Grant = KvGrant;
+    type State = KvState;
+
+    fn settings(section: Section) -> Result<StoreConfig, GrantError> {
+        let raw: RawStore = section.parse()?;
+        let backend = match raw.backend.as_deref().unwrap_or("redb") {
+            "redb" => {
+                if raw.url.is_some() {
+                    return Err(GrantError::new(
+                        section.key("url"),
+                        "is for backend = \"redis\"",
+                    ));
+                }
+                let path = match raw.path {
+                    Some(path) => section.base.join(path),
+                    None => redb::default_path().ok_or_else(|| {
+                        GrantError::new(
+                            section.key("path"),
+                            "no data folder (HOME is not set): give a path",
+                        )
+                    })?,
+                };
+                StoreBackend::Redb { path }
+            }
+            "redis" => {
+                if raw.path.is_some() {
+                    return Err(GrantError::new(
+                        section.key("path"),
+                        "is for backend = \"redb\"",
+                    ));
+                }
+                let url = raw.url.ok_or_else(|| {
+                    GrantError::new(section.key("url"), "missing: redis://host:port/db")
+                })?;
+                if !url.starts_with("redis://") && !url.starts_with("rediss://") {
+                    return Err(GrantError::new(
+                        section.key("url"),
+                        "must start with redis:// or rediss://",
+                    ));
+                }
+                StoreBackend::Redis { url }
+            }
+            other => {
+                return Err(GrantError::new(
+                    section.key("backend"),
+                    format!("{other:?}: one of \"redb\" (default), \"redis\""),
+                ))
+            }
+        };
+        let mut limits = KvLimits::default();
+        if let Some(n) = raw.max_key_bytes {
+            limits.max_key_bytes = in_range(&section, "max_key_bytes", n, 1..=65_536)?;
+        }
+        if let Some(kb) = raw.max_value_kb {
+            limits.max_value_bytes = in_range(&section, "max_value_kb", kb, 1..=65_536)? << 10;
+        }
+        if let Some(kb) = raw.max_total_kb {
+            if kb == 0 {
+                return Err(GrantError::new(
+                    section.key("max_total_kb"),
+                    "must be greater than 0",
+                ));
+            }
+            limits.max_total_bytes = kb << 10;
+        }
+        Ok(StoreConfig { backend, limits })
+    }
+
+    fn grant(entry: &mut Entry<'_>) -> Result<KvGrant, GrantError> {
+        let stores: Vec<String> = entry.take("key_value_stores")?.unwrap_or_default();
+        if let Some(bad) = stores.iter().find(|s| !is_identifier(s)) {
+            return Err(entry.error(
+                "key_value_stores",
+                format!("{bad:?}: a store name is 1 to 64 letters, digits, '-' or '_'"),
+            ));
+        }
+        Ok(KvGrant(Arc::new(KvGrantInner {
+            namespace: entry.namespace().to_string(),
+            stores,
+        })))
+    }
+
+    async fn open(settings: &StoreConfig, grants: &[&KvGrant]) -> anyhow::Result<KeyValue> {
+        let needed = grants.iter().any(|g| !g.stores().is_empty());
+        let store = match needed {
+            true => {
+                let store = Store::open(settings).await?;
+                tracing::info!(backend = store.backend.name(), "plugin store open");
+                Some(store)
+            }
+            false => None,
+        };
+        Ok(KeyValue {
+            settings: settings.clone(),
+            store,
+        })
+    }
+
+    fn closed(settings: &StoreConfig) -> KeyValue {
+        KeyValue {
+            settings: settings.clone(),
+            store: None,
+        }
+    }
+
+    fn link<T: HasState<Self>>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+        let get = <T as HasState<Self>>::view;
+        kv_store::add_to_linker::<T, ViewOf<Self>>(linker, get)?;
+        atomics::add_to_linker::<T, ViewOf<Self>>(linker, get)?;
+        batch::add_to_linker::<T, ViewOf<Self>>(linker, get)
+    }
+
+    fn state(&self, grant: &KvGrant) -> KvState {
+        KvState {
+            grant: grant.clone(),
+            store: self.store.clone(),
+        }
+    }
+
+    fn describe(grant: &KvGrant) -> Option<String> {
+        (!grant.stores().is_empty()).then(|| format!("stores {}", grant.stores().join(", ")))
+    }
+
+    fn status(&self) -> Option<String> {
+        let store = self.store.as_ref()?;
+        Some(format!("store: {} backend open", store.backend.name()))
+    }
+
+    fn reload_note(&self, new: &StoreConfig, grants: &[&KvGrant]) -> Option<String> {
+        match &self.store {
+            Some(_) if *new != self.settings => Some("[store] changed: restart to apply it".into()),
+            None if grants.iter().any(|g| !g.stores().is_empty()) => Some(
+                "a plugin was granted key_value_stores but the host started without a store: restart to open it".into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
 /// An open bucket (the `bucket` resource): where its keys live.
 #[derive(Debug)]
 pub struct Bucket {
@@ -82,9 +333,9 @@ fn other(e: KvError) -> kv_store::Error {
     kv_store::Error::Other(e.to_string())
 }
 
-impl CallState {
+impl View<'_, KvState> {
     fn store(&self) -> Result<&Store, kv_store::Error> {
-        self.caps
+        self.state
             .store
             .as_ref()
             .ok_or_else(|| kv_store::Error::Other("this host has no store configured".into()))
@@ -111,9 +362,9 @@ impl CallState {
     }
 }
 
-impl kv_store::Host for CallState {
+impl kv_store::Host for View<'_, KvState> {
     async fn open(&mut self, identifier: String) -> KvResult<Resource<Bucket>> {
-        if !self.caps.grants.key_value_stores.contains(&identifier) {
+        if !self.state.grant.stores().contains(&identifier) {
             tracing::warn!(
                 store = %identifier,
                 "plugin tried to open a store it is not granted (key_value_stores)"
@@ -124,14 +375,14 @@ impl kv_store::Host for CallState {
             return Ok(Err(e));
         }
         let scope = Scope {
-            namespace: self.caps.grants.namespace.clone(),
+            namespace: self.state.grant.0.namespace.clone(),
             bucket: identifier,
         };
         Ok(Ok(self.table.push(Bucket { scope })?))
     }
 }
 
-impl kv_store::HostBucket for CallState {
+impl kv_store::HostBucket for View<'_, KvState> {
     async fn get(&mut self, bucket: Resource<Bucket>, key: String) -> KvResult<Option<Vec<u8>>> {
         let (scope, store) = self.bucket(&bucket)?;
         if let Err(e) = self.check_key(&store, &key) {
@@ -195,7 +446,7 @@ impl kv_store::HostBucket for CallState {
     }
 }
 
-impl atomics::Host for CallState {
+impl atomics::Host for View<'_, KvState> {
     async fn increment(
         &mut self,
         bucket: Resource<Bucket>,
@@ -215,7 +466,7 @@ impl atomics::Host for CallState {
     }
 }
 
-impl batch::Host for CallState {
+impl batch::Host for View<'_, KvState> {
     async fn get_many(
         &mut self,
         bucket: Resource<Bucket>,

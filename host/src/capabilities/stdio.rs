@@ -1,15 +1,85 @@
-//! Plugin stdout and stderr: captured per call, capped, and written to the host log tagged
-//! with the call's span (plugin, task). A plugin never writes to the host's own stdio.
+//! Plugin stdout and stderr: captured per call, capped (`max_output_kb`), and written to the
+//! host log tagged with the call's span (plugin, task). A plugin never writes to the host's
+//! own stdio. Always granted.
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use tokio::io::AsyncWrite;
+use wasmtime::component::Linker;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
+use wasmtime_wasi::WasiCtxBuilder;
 
-/// One captured stream of one call. Output past its cap (`Limits::max_output_bytes`) is
+use super::{Capability, Entry, GrantError, HasState, Section};
+
+/// `max_output_kb` when not set: bytes of stdout, and of stderr, kept per call.
+const DEFAULT_MAX_OUTPUT_BYTES: usize = 16 << 10;
+
+pub struct Stdio;
+
+/// A call's two captured streams.
+pub struct Streams {
+    stdout: Captured,
+    stderr: Captured,
+}
+
+impl Capability for Stdio {
+    const NAME: &'static str = "stdio";
+    const KEYS: &'static [&'static str] = &["max_output_kb"];
+    const DEFAULT_KEYS: &'static [&'static str] = &["max_output_kb"];
+    type Settings = ();
+    /// Bytes kept per stream and call.
+    type Grant = usize;
+    type State = Streams;
+
+    fn settings(_: Section) -> Result<(), GrantError> {
+        Ok(())
+    }
+
+    fn grant(entry: &mut Entry<'_>) -> Result<usize, GrantError> {
+        match entry.take::<u64>("max_output_kb")? {
+            None => Ok(DEFAULT_MAX_OUTPUT_BYTES),
+            Some(kb) if kb <= 16 * 1024 => Ok((kb as usize) << 10),
+            Some(kb) => {
+                Err(entry.error("max_output_kb", format!("{kb} is out of range 0..=16384")))
+            }
+        }
+    }
+
+    async fn open(_: &(), _: &[&usize]) -> anyhow::Result<Stdio> {
+        Ok(Stdio)
+    }
+
+    fn closed(_: &()) -> Stdio {
+        Stdio
+    }
+
+    /// WASI's own stdout and stderr carry the output: nothing to link.
+    fn link<T: HasState<Self>>(_: &mut Linker<T>) -> wasmtime::Result<()> {
+        Ok(())
+    }
+
+    fn state(&self, cap: &usize) -> Streams {
+        Streams {
+            stdout: Captured::new(*cap),
+            stderr: Captured::new(*cap),
+        }
+    }
+
+    fn configure_wasi(streams: &Streams, wasi: &mut WasiCtxBuilder) {
+        wasi.stdout(streams.stdout.clone())
+            .stderr(streams.stderr.clone());
+    }
+
+    fn finish(streams: &Streams) {
+        streams.stdout.report("stdout");
+        streams.stderr.report("stderr");
+    }
+}
+
+/// One captured stream of one call. Output past its cap (`max_output_kb`) is
 /// counted and dropped; writes never fail, so a chatty plugin is not broken by the cap.
 #[derive(Clone)]
 pub struct Captured(Arc<Mutex<Capture>>);

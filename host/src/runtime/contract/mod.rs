@@ -1,0 +1,337 @@
+//! The plugin contract (`pyrus:plugin`, the WIT in `wit/`), every released version of it.
+//!
+//! The host serves each version side by side: [`Adapter::find`] reads which version and
+//! world a component exports, and each version's module ([`v0_1`], [`v0_2`]) turns the one
+//! internal call ([`Request`] → [`Reply`]) into that version's exports. Everything else in
+//! the host (routes, limits, capabilities, registry) sees only the internal call.
+//!
+//! The records below mirror the WIT's. Component-model types are structural, so one Rust
+//! type serves every version whose record has the same fields.
+
+mod v0_1;
+mod v0_2;
+
+use std::fmt;
+use std::path::Path;
+
+use wasmtime::component::{Component, ComponentType, Instance, Lift, Linker, Lower};
+use wasmtime::{Engine, Store};
+
+use super::error::{LoadError, PluginError};
+use super::state::CallState;
+use crate::names::Kind;
+
+/// The released versions, oldest first. A host serves all of them.
+pub const VERSIONS: [&str; 2] = [v0_1::VERSION, v0_2::VERSION];
+
+/// What the host tells the plugin about a call (`call-info`).
+#[derive(ComponentType, Lower, Debug, Clone, PartialEq, Eq)]
+#[component(record)]
+pub struct CallInfo {
+    pub name: String,
+    pub attempt: u32,
+    #[component(name = "max-attempts")]
+    pub max_attempts: Option<u32>,
+    #[component(name = "user-agent")]
+    pub user_agent: Option<String>,
+    pub settings: Option<String>,
+}
+
+/// The WIT `plugin-error`.
+#[derive(ComponentType, Lift, Debug)]
+#[component(record)]
+struct WitError {
+    code: String,
+    message: String,
+    status: Option<u16>,
+}
+
+impl From<WitError> for PluginError {
+    fn from(e: WitError) -> Self {
+        PluginError {
+            code: e.code,
+            message: e.message,
+            status: e.status,
+        }
+    }
+}
+
+/// A call from the external system an extension bridges (`inbound-request`).
+#[derive(ComponentType, Lower, Debug, Clone)]
+#[component(record)]
+pub struct InboundRequest {
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// The plugin's answer to an inbound call (`inbound-response`).
+#[derive(ComponentType, Lift, Debug, Clone)]
+#[component(record)]
+pub struct InboundResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// The webhooks Pyrus calls on an extension's base URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Pulse,
+    Authorize,
+    Toggle,
+    Event,
+    SendMessage,
+    CreateDialog,
+    GetAvailableNumbers,
+}
+
+impl Method {
+    /// Every method, in the order of the WIT.
+    pub const ALL: [Method; 7] = [
+        Method::Pulse,
+        Method::Authorize,
+        Method::Toggle,
+        Method::Event,
+        Method::SendMessage,
+        Method::CreateDialog,
+        Method::GetAvailableNumbers,
+    ];
+
+    /// The URL segment Pyrus appends to the base URL (`sendmessage`).
+    pub fn path(self) -> &'static str {
+        match self {
+            Method::Pulse => "pulse",
+            Method::Authorize => "authorize",
+            Method::Toggle => "toggle",
+            Method::Event => "event",
+            Method::SendMessage => "sendmessage",
+            Method::CreateDialog => "createdialog",
+            Method::GetAvailableNumbers => "getavailablenumbers",
+        }
+    }
+
+    pub fn from_path(segment: &str) -> Option<Method> {
+        Method::ALL.into_iter().find(|m| m.path() == segment)
+    }
+
+    /// Its name in the WIT (`send-message`).
+    fn wit_name(self) -> &'static str {
+        match self {
+            Method::SendMessage => "send-message",
+            Method::CreateDialog => "create-dialog",
+            Method::GetAvailableNumbers => "get-available-numbers",
+            other => other.path(),
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.path())
+    }
+}
+
+/// What a call asks of a plugin, whatever its kind and contract version.
+#[derive(Debug)]
+pub enum Request {
+    /// A bot webhook: the JSON body.
+    Bot(String),
+    /// An extension webhook: the method and the JSON body (empty for `pulse`).
+    Webhook(Method, String),
+    /// A call from the external system an extension bridges.
+    Inbound(InboundRequest),
+}
+
+/// What the plugin answered.
+#[derive(Debug)]
+pub enum Reply {
+    /// JSON text, or nothing (an empty 2xx).
+    Json(Option<String>),
+    Inbound(InboundResponse),
+}
+
+type Outcome = wasmtime::Result<Result<Reply, PluginError>>;
+
+/// How the host calls one component: the contract version and world it exports.
+pub enum Adapter {
+    V0_1(v0_1::Exports),
+    V0_2(v0_2::Exports),
+}
+
+/// The error a plugin answers for a webhook it does not implement.
+fn not_supported(what: &str) -> PluginError {
+    PluginError {
+        code: "not_supported".into(),
+        message: format!("this extension does not implement {what}"),
+        status: Some(501),
+    }
+}
+
+impl Adapter {
+    /// Reads which contract version `component` exports for a plugin of `kind`, newest
+    /// first. Fails with what it exports against what this host serves.
+    pub fn find(
+        engine: &Engine,
+        component: &Component,
+        kind: Kind,
+        path: &Path,
+    ) -> Result<Adapter, LoadError> {
+        let exports: Vec<String> = component
+            .component_type()
+            .exports(engine)
+            .map(|(name, _)| name.to_string())
+            .collect();
+        if let Some(found) = v0_2::Exports::find(component, &exports, kind) {
+            return Ok(Adapter::V0_2(found));
+        }
+        if let Some(found) = v0_1::Exports::find(component, &exports, kind) {
+            return Ok(Adapter::V0_1(found));
+        }
+        Err(LoadError::WrongWorld {
+            path: path.to_path_buf(),
+            world: world(kind, v0_2::VERSION),
+            reason: mismatch(&exports, kind),
+        })
+    }
+
+    /// The world and version the component targets, e.g. `pyrus:plugin/bot-plugin@0.2.0`.
+    pub fn contract(&self) -> String {
+        match self {
+            Adapter::V0_1(e) => e.contract(),
+            Adapter::V0_2(e) => e.contract(),
+        }
+    }
+
+    /// Whether the component takes inbound calls (exports them).
+    pub fn takes_inbound(&self) -> bool {
+        match self {
+            Adapter::V0_1(e) => e.takes_inbound(),
+            Adapter::V0_2(e) => e.takes_inbound(),
+        }
+    }
+
+    /// Runs `request` on a fresh instance of the component.
+    pub async fn call(
+        &self,
+        store: &mut Store<CallState>,
+        instance: Instance,
+        info: &CallInfo,
+        request: &Request,
+    ) -> Outcome {
+        match self {
+            Adapter::V0_1(e) => e.call(store, instance, info, request).await,
+            Adapter::V0_2(e) => e.call(store, instance, info, request).await,
+        }
+    }
+}
+
+/// The world a plugin of `kind` targets in contract `version`.
+fn world(kind: Kind, version: &str) -> String {
+    match kind {
+        Kind::Bot => format!("pyrus:plugin/bot-plugin@{version}"),
+        Kind::Extension => format!("pyrus:plugin/extension-plugin@{version}"),
+    }
+}
+
+/// Says what a component that fits no version exports, against what the host serves.
+fn mismatch(exports: &[String], kind: Kind) -> String {
+    let iface = match kind {
+        Kind::Bot => "bot",
+        Kind::Extension => "extension",
+    };
+    let served = VERSIONS
+        .iter()
+        .map(|v| format!("pyrus:plugin/{iface}@{v}"))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let found = match exports {
+        [] => "nothing".to_string(),
+        list => list.join(", "),
+    };
+    let mut reason = format!(
+        "it exports {found}; a {} must export {served}",
+        kind.as_str()
+    );
+    let other = match kind {
+        Kind::Bot => (Kind::Extension, "pyrus:plugin/extension@"),
+        Kind::Extension => (Kind::Bot, "pyrus:plugin/bot@"),
+    };
+    if exports.iter().any(|e| e.starts_with(other.1)) {
+        reason.push_str(&format!(
+            " (it is a {}: configure it under [{}])",
+            other.0.as_str(),
+            other.0.section()
+        ));
+    } else if exports.iter().any(|e| e.starts_with("pyrus:plugin/")) {
+        reason.push_str(" (a newer contract than this host serves? upgrade the host)");
+    }
+    reason
+}
+
+/// The export `interface@VERSION` a component has for a contract of `major.minor`
+/// (`0.2` matches `0.2.0` and any later `0.2.x`).
+fn find_interface<'a>(exports: &'a [String], interface: &str, version: &str) -> Option<&'a str> {
+    let minor = version.rsplit_once('.').map_or(version, |(m, _)| m);
+    exports.iter().map(String::as_str).find(|name| {
+        name.strip_prefix(interface)
+            .and_then(|rest| rest.strip_prefix('@'))
+            .is_some_and(|v| {
+                v == version || v.strip_prefix(minor).is_some_and(|p| p.starts_with('.'))
+            })
+    })
+}
+
+/// Adds the contract's own interfaces to the linker: `types` holds only types, but a
+/// component imports it as an instance, so every version's must exist.
+pub fn link<T>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    for version in VERSIONS {
+        linker.instance(&format!("pyrus:plugin/types@{version}"))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_round_trip() {
+        for m in Method::ALL {
+            assert_eq!(Method::from_path(m.path()), Some(m));
+        }
+        assert_eq!(Method::from_path("send-message"), None);
+    }
+
+    #[test]
+    fn interfaces_match_by_minor_version() {
+        let exports = vec!["pyrus:plugin/bot@0.2.3".to_string(), "x:y/z@1.0.0".into()];
+        assert_eq!(
+            find_interface(&exports, "pyrus:plugin/bot", "0.2.0"),
+            Some("pyrus:plugin/bot@0.2.3")
+        );
+        assert_eq!(find_interface(&exports, "pyrus:plugin/bot", "0.1.0"), None);
+        assert_eq!(
+            find_interface(&exports, "pyrus:plugin/extension", "0.2.0"),
+            None
+        );
+        let old = vec!["pyrus:plugin/bot@0.20.0".to_string()];
+        assert_eq!(find_interface(&old, "pyrus:plugin/bot", "0.2.0"), None);
+    }
+
+    #[test]
+    fn mismatch_says_what_is_exported_and_what_is_served() {
+        let r = mismatch(&["pyrus:plugin/extension@0.2.0".into()], Kind::Bot);
+        assert!(r.contains("it exports pyrus:plugin/extension@0.2.0"), "{r}");
+        assert!(
+            r.contains("pyrus:plugin/bot@0.1.0 or pyrus:plugin/bot@0.2.0"),
+            "{r}"
+        );
+        assert!(r.contains("configure it under [extensions]"), "{r}");
+        let r = mismatch(&["pyrus:plugin/bot@0.9.0".into()], Kind::Bot);
+        assert!(r.contains("newer contract"), "{r}");
+        assert!(mismatch(&[], Kind::Extension).contains("it exports nothing"));
+    }
+}

@@ -1,0 +1,89 @@
+//! A loaded plugin, whatever its kind and contract version: the pre-linked component, the
+//! adapter for the contract it exports, and the sandbox its calls run in.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use wasmtime::component::{Component, InstancePre};
+
+use super::call::{check, ReplyShape, Sandbox};
+use super::contract::{Adapter, CallInfo, Reply, Request};
+use super::error::{CallError, LoadError};
+use super::limits::Limits;
+use super::state::CallState;
+use super::Runtime;
+use crate::capabilities::Grants;
+use crate::names::Kind;
+
+/// A plugin, compiled and pre-linked, ready to be instantiated per call.
+pub struct Plugin {
+    pre: InstancePre<CallState>,
+    adapter: Adapter,
+    /// Whether the config lets inbound calls reach it (`inbound = true`).
+    inbound: bool,
+    pub sandbox: Sandbox,
+}
+
+impl Plugin {
+    /// Links a compiled component as a plugin of `kind`. Fails when it exports no contract
+    /// version this host serves for that kind, imports what the host does not provide, or
+    /// is configured with `inbound = true` but does not take inbound calls.
+    pub fn new(
+        runtime: &Runtime,
+        component: &Component,
+        path: &Path,
+        kind: Kind,
+        limits: Limits,
+        grants: Arc<Grants>,
+        inbound: bool,
+    ) -> Result<Plugin, LoadError> {
+        let adapter = Adapter::find(runtime.engine(), component, kind, path)?;
+        if inbound && !adapter.takes_inbound() {
+            return Err(LoadError::NoInbound {
+                path: path.to_path_buf(),
+                contract: adapter.contract(),
+            });
+        }
+        let pre = runtime.instantiate_pre(component, path)?;
+        Ok(Plugin {
+            pre,
+            adapter,
+            inbound,
+            sandbox: Sandbox::new(limits, grants),
+        })
+    }
+
+    /// The world and contract version the component targets
+    /// (`pyrus:plugin/bot-plugin@0.2.0`).
+    pub fn contract(&self) -> String {
+        self.adapter.contract()
+    }
+
+    /// Whether inbound calls reach this plugin: enabled in the config (and so exported).
+    pub fn takes_inbound(&self) -> bool {
+        self.inbound
+    }
+
+    /// Runs one call in a fresh instance, then checks the reply: a bot's is one JSON
+    /// object, an extension's any JSON, an inbound response a real HTTP status; each within
+    /// `max_reply_kb`.
+    pub async fn call(
+        &self,
+        runtime: &Runtime,
+        info: CallInfo,
+        request: Request,
+    ) -> Result<Reply, CallError> {
+        let shape = match request {
+            Request::Bot(_) => ReplyShape::Object,
+            _ => ReplyShape::Any,
+        };
+        let (pre, adapter) = (&self.pre, &self.adapter);
+        let result = runtime
+            .run_call(&self.sandbox, async move |store| {
+                let instance = pre.instantiate_async(&mut *store).await?;
+                adapter.call(store, instance, &info, &request).await
+            })
+            .await?;
+        check(result, shape, &self.sandbox.limits)
+    }
+}

@@ -1,0 +1,227 @@
+//! The webhooks Pyrus signs, for bots and extensions alike: `POST /bots/{name}`, and on an
+//! extension's base URL `/extensions/{name}`, `GET /pulse` and
+//! `POST /{authorize|toggle|event|sendmessage|createdialog|getavailablenumbers}`.
+//!
+//! Order of checks: known plugin (404) → known method (404) → body within the limit (413)
+//! → signature over the raw bytes (403; the plugin never sees an unsigned body) → UTF-8
+//! JSON object (400) → plugin. On `/pulse` a missing `X-Pyrus-Sig` is allowed (one
+//! documented revision of the protocol omits it there), but a present and wrong one is
+//! refused. A plugin error is answered 500 for bots (so that Pyrus retries), 400 for
+//! extensions, unless the plugin chose a status.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use tracing::Instrument;
+
+use super::error::ApiError;
+use super::webhook::{self, Failure};
+use super::{body, AppState};
+use crate::names::Kind;
+use crate::retry::{self, Attempt};
+use crate::runtime::{Method, Reply, Request};
+
+/// `POST /bots/{name}`.
+pub async fn bot(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    serve(state, Kind::Bot, name, None, headers, body).await
+}
+
+/// `GET /extensions/{name}/pulse`.
+pub async fn pulse(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let method = Some(Method::Pulse.path().to_string());
+    serve(state, Kind::Extension, name, method, headers, Body::empty()).await
+}
+
+/// `POST /extensions/{name}/{method}`.
+pub async fn extension(
+    State(state): State<Arc<AppState>>,
+    Path((name, method)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    serve(state, Kind::Extension, name, Some(method), headers, body).await
+}
+
+async fn serve(
+    state: Arc<AppState>,
+    kind: Kind,
+    name: String,
+    method: Option<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let attempt = Attempt::parse(headers.get(retry::HEADER).map(|v| v.as_bytes()));
+    let span = match &method {
+        None => tracing::info_span!(
+            "bot_call",
+            bot = %name,
+            task_id = tracing::field::Empty,
+            attempt = attempt.attempt,
+        ),
+        Some(method) => tracing::info_span!(
+            "extension_call",
+            extension = %name,
+            method = %method,
+            attempt = attempt.attempt,
+        ),
+    };
+    let call = Call {
+        state: &state,
+        kind,
+        name: &name,
+        headers: &headers,
+        attempt,
+    };
+    webhook::observe(&state, kind, &name, call.run(method.as_deref(), body))
+        .instrument(span)
+        .await
+}
+
+/// One signed webhook call.
+struct Call<'a> {
+    state: &'a AppState,
+    kind: Kind,
+    name: &'a str,
+    headers: &'a HeaderMap,
+    attempt: Attempt,
+}
+
+impl Call<'_> {
+    async fn run(self, method: Option<&str>, body: Body) -> Result<Response, Failure> {
+        // The snapshot keeps this plugin alive for the whole call, whatever reloads do.
+        let registry = self.state.registry.load_full();
+        let plugin = webhook::lookup(&registry, self.kind, self.name)?;
+        let method = method.map(parse_method).transpose()?;
+        let bytes = body::read(self.headers, body, self.state.max_body_bytes())
+            .await
+            .map_err(Failure::bad_request)?;
+        let unsigned_ok = method == Some(Method::Pulse);
+        webhook::verify(self.headers, &plugin.secret, &bytes, unsigned_ok)?;
+        let text = webhook::utf8(bytes)?;
+        let request = match method {
+            None => {
+                if let Some(task_id) = peek_task_id(&text)? {
+                    tracing::Span::current().record("task_id", tracing::field::display(task_id));
+                }
+                Request::Bot(text)
+            }
+            Some(Method::Pulse) => Request::Webhook(Method::Pulse, text),
+            Some(method) => {
+                webhook::require_json_object(&text)?;
+                Request::Webhook(method, text)
+            }
+        };
+        let info = webhook::call_info(self.name, self.attempt, self.headers, &plugin.settings);
+        let what = match method {
+            None => format!("bot {}", self.name),
+            Some(m) => format!("extension {} /{m}", self.name),
+        };
+        match plugin.plugin.call(&self.state.runtime, info, request).await {
+            Ok(Reply::Json(json)) => Ok(webhook::reply(json)),
+            Ok(Reply::Inbound(_)) => Err(webhook::call_failure(
+                &what,
+                crate::runtime::CallError::InvalidReply("an inbound response to a webhook".into()),
+                StatusCode::INTERNAL_SERVER_ERROR,
+            )),
+            Err(e) => Err(webhook::call_failure(
+                &what,
+                e,
+                plugin_error_status(self.kind),
+            )),
+        }
+    }
+}
+
+/// The status of a plugin error that chose none: a bot's is retried by Pyrus (500); an
+/// extension's is the extension protocol's refusal (400).
+fn plugin_error_status(kind: Kind) -> StatusCode {
+    match kind {
+        Kind::Bot => StatusCode::INTERNAL_SERVER_ERROR,
+        Kind::Extension => StatusCode::BAD_REQUEST,
+    }
+}
+
+fn parse_method(method: &str) -> Result<Method, Failure> {
+    Method::from_path(method).ok_or_else(|| {
+        Failure::new(
+            "unknown_method",
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_method",
+                format!(
+                    "no extension method {method:?}; Pyrus calls GET /pulse and POST /{}",
+                    Method::ALL[1..]
+                        .iter()
+                        .map(|m| m.path())
+                        .collect::<Vec<_>>()
+                        .join(", POST /")
+                ),
+            ),
+        )
+    })
+}
+
+/// Checks that the body is a JSON object in the current protocol and returns its `task_id`
+/// (number or numeric string) for the log. Unknown fields are skipped without allocating.
+fn peek_task_id(text: &str) -> Result<Option<String>, Failure> {
+    #[derive(serde::Deserialize)]
+    struct Envelope {
+        task_id: Option<serde_json::Value>,
+        #[serde(rename = "TaskId")]
+        legacy_task_id: Option<serde::de::IgnoredAny>,
+    }
+    // One pass over the body: this both validates it and reads `task_id`.
+    let envelope: Envelope = webhook::parse_json_object(text)?;
+    if envelope.legacy_task_id.is_some() && envelope.task_id.is_none() {
+        return Err(Failure::bad_request(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "unsupported_protocol",
+            "this is the legacy PascalCase bot protocol (TaskId); only the current protocol (task_id) is served",
+        )));
+    }
+    Ok(envelope.task_id.and_then(|id| match id {
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::String(s) if s.len() <= 32 => Some(s),
+        _ => None,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::peek_task_id;
+
+    fn code(text: &str) -> String {
+        peek_task_id(text).err().unwrap().error.code.to_string()
+    }
+
+    #[test]
+    fn task_id_peek() {
+        assert_eq!(
+            peek_task_id(r#"{"task_id": 5, "task": {}}"#).ok().unwrap(),
+            Some("5".into())
+        );
+        assert_eq!(
+            peek_task_id(r#"{"task_id": "7"}"#).ok().unwrap(),
+            Some("7".into())
+        );
+        assert_eq!(peek_task_id(r#"{"event": "test"}"#).ok().unwrap(), None);
+        assert_eq!(code("not json{{{"), "invalid_json");
+        assert_eq!(code("[1]"), "invalid_json");
+        assert_eq!(
+            code(r#"{"TaskId": 1, "Text": "x"}"#),
+            "unsupported_protocol"
+        );
+    }
+}

@@ -40,12 +40,19 @@ pub fn handle_json<B: Bot>(call: &CallInfo, body: String) -> Result<Option<Strin
     Ok(B::handle(request, call)?.map(|reply| reply.to_json()))
 }
 
-/// Exports a type implementing [`Bot`] as the plugin's `pyrus:plugin/bot` interface.
-/// Use it once, in a `cdylib` crate built for `wasm32-wasip2`.
+/// Exports a type implementing [`Bot`] as the plugin's `pyrus:plugin/bot@0.2.0` interface:
+/// the component targets the `bot-plugin` world. Use it once, in a `cdylib` crate built for
+/// `wasm32-wasip2`.
 ///
-/// ```ignore
+/// ```no_run
+/// use pyrus_plugin_sdk::{Bot, BotReply, BotRequest, CallInfo, PluginError};
+///
 /// struct MyBot;
-/// impl pyrus_plugin_sdk::Bot for MyBot { /* ... */ }
+/// impl Bot for MyBot {
+///     fn handle(_req: BotRequest, _call: &CallInfo) -> Result<Option<BotReply>, PluginError> {
+///         Ok(None)
+///     }
+/// }
 /// pyrus_plugin_sdk::export_bot!(MyBot);
 /// ```
 #[macro_export]
@@ -54,15 +61,15 @@ macro_rules! export_bot {
         const _: () = {
             struct __PyrusBotExport;
 
-            impl $crate::bindings::bot_world::exports::pyrus::plugin::bot::Guest
+            impl $crate::bindings::bot_world::exports::pyrus::plugin0_2_0::bot::Guest
                 for __PyrusBotExport
             {
                 fn handle(
-                    info: $crate::bindings::bot_world::pyrus::plugin::types::CallInfo,
+                    info: $crate::bindings::bot_world::pyrus::plugin0_2_0::types::CallInfo,
                     request: ::std::string::String,
                 ) -> ::std::result::Result<
                     ::std::option::Option<::std::string::String>,
-                    $crate::bindings::bot_world::pyrus::plugin::types::PluginError,
+                    $crate::bindings::bot_world::pyrus::plugin0_2_0::types::PluginError,
                 > {
                     $crate::bindings::bot_dispatch::<$bot>(info, request)
                 }

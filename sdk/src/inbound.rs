@@ -1,7 +1,9 @@
 //! Calls from the external system an extension bridges (a messenger's webhook, a telephony
-//! event), which the host forwards from `/extensions/NAME/inbound/...` when the extension's
-//! config sets `inbound = true`. Pyrus does not sign them: verify the caller yourself (a
-//! shared secret in a header, the system's own signature).
+//! event), which the host forwards from `/extensions/NAME/inbound/...` to
+//! [`Extension::inbound`](crate::Extension::inbound) when the extension is exported with
+//! `export_extension!(MyExtension, inbound)` and its config sets `inbound = true`. Pyrus does
+//! not sign them: verify the caller yourself (a shared secret in a header, the system's own
+//! signature).
 
 use std::fmt;
 

@@ -11,7 +11,7 @@
 //! A whole bot (crate type `cdylib`, built with
 //! `cargo build --target wasm32-wasip2 --release`):
 //!
-//! ```ignore
+//! ```no_run
 //! use pyrus_plugin_sdk::{export_bot, Bot, BotReply, BotRequest, CallInfo, PluginError};
 //!
 //! struct Hello;
@@ -26,10 +26,34 @@
 //! export_bot!(Hello);
 //! ```
 //!
-//! An extension implements [`Extension`] (only the webhooks it uses) and calls
-//! [`export_extension!`]; its request and reply types are [`AuthorizeRequest`],
-//! [`AuthorizeReply`], [`ToggleRequest`], [`SendMessageRequest`], [`SendMessageReply`] and
-//! [`ExtensionRequest`].
+//! An extension implements [`Extension`] (only the webhooks it uses: the others answer 501
+//! `not_supported`) and calls [`export_extension!`]; its request and reply types are
+//! [`AuthorizeRequest`], [`AuthorizeReply`], [`ToggleRequest`], [`SendMessageRequest`],
+//! [`SendMessageReply`] and [`ExtensionRequest`]. An extension that also takes calls from
+//! the system it bridges implements [`Extension::inbound`] ([`InboundRequest`],
+//! [`InboundResponse`]) and exports with `export_extension!(MyExtension, inbound)`:
+//!
+//! ```no_run
+//! use pyrus_plugin_sdk::{export_extension, CallInfo, Extension, PluginError};
+//! use pyrus_plugin_sdk::{SendMessageReply, SendMessageRequest};
+//!
+//! struct Echo;
+//!
+//! impl Extension for Echo {
+//!     fn send_message(
+//!         req: SendMessageRequest,
+//!         _call: &CallInfo,
+//!     ) -> Result<SendMessageReply, PluginError> {
+//!         Ok(SendMessageReply::delivered(format!("{}-1", req.channel()?)))
+//!     }
+//! }
+//!
+//! export_extension!(Echo); // or export_extension!(Echo, inbound)
+//! ```
+//!
+//! Plugins built with this SDK target the contract `pyrus:plugin@0.2.0` (`wit/plugin.wit`):
+//! a bot the `bot-plugin` world, an extension `extension-plugin` or, with `inbound`,
+//! `extension-inbound-plugin`.
 //!
 //! Beyond answering, a plugin the host config grants them can keep state in a key-value
 //! [`store`], read its [`variables`] (logins, URLs, secrets), send [`http`] requests to

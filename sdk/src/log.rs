@@ -36,7 +36,7 @@ pub fn error(message: impl AsRef<str>) {
 pub fn write(level: Level, message: &str) {
     #[cfg(target_arch = "wasm32")]
     {
-        use crate::bindings::bot_world::pyrus::plugin::log as host;
+        use crate::bindings::bot_world::pyrus::plugin0_2_0::log as host;
         let level = match level {
             Level::Trace => host::Level::Trace,
             Level::Debug => host::Level::Debug,

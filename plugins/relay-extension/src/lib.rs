@@ -6,7 +6,7 @@
 //! - messenger → Pyrus: the messenger calls `/extensions/NAME/inbound/messages` with
 //!   `{"account_id", "chat", "text", "sender"}` and the shared secret in `X-Relay-Secret`; the
 //!   extension gets a token from the Extensions API (`/token`) and delivers the message with
-//!   `/getmessage`.
+//!   `/getmessage`. So it is exported with `export_extension!(RelayExtension, inbound)`.
 //!
 //! Host config:
 //! ```toml
@@ -107,7 +107,7 @@ pub fn incoming(message: MessengerMessage) -> IncomingMessage {
 }
 
 #[cfg(target_arch = "wasm32")]
-pyrus_plugin_sdk::export_extension!(RelayExtension);
+pyrus_plugin_sdk::export_extension!(RelayExtension, inbound);
 
 #[cfg(test)]
 mod tests {

@@ -1,15 +1,19 @@
 //! A plugin that misbehaves on purpose, for the host's end-to-end tests. The host config's
 //! `settings` picks the behaviour, so one component serves every test bot and extension: it
-//! exports both the `bot` and the `extension` interface, every function behaving alike.
+//! exports the `bot`, the `extension` and the `inbound` interface of `pyrus:plugin@0.2.0`,
+//! every function and every extension method behaving alike.
 //!
 //! It implements the WIT interfaces directly (not through the SDK's traits) so that it can
 //! also return what the SDK would never produce, such as a reply that is not JSON.
 
-use pyrus_plugin_sdk::bindings::bot_world::exports::pyrus::plugin::bot;
-use pyrus_plugin_sdk::bindings::bot_world::pyrus::plugin::types::{
-    CallInfo, InboundRequest, InboundResponse, PluginError,
+use pyrus_plugin_sdk::bindings::bot_world::exports::pyrus::plugin0_2_0::bot;
+use pyrus_plugin_sdk::bindings::bot_world::pyrus::plugin0_2_0::types::{CallInfo, PluginError};
+use pyrus_plugin_sdk::bindings::extension_inbound_world::exports::pyrus::plugin0_2_0::inbound::{
+    self, InboundRequest, InboundResponse,
 };
-use pyrus_plugin_sdk::bindings::extension_world::exports::pyrus::plugin::extension;
+use pyrus_plugin_sdk::bindings::extension_world::exports::pyrus::plugin0_2_0::extension::{
+    self, Method,
+};
 
 struct Misbehaving;
 
@@ -22,28 +26,24 @@ impl bot::Guest for Misbehaving {
 }
 
 impl extension::Guest for Misbehaving {
-    fn pulse(info: CallInfo) -> Reply {
-        behave("pulse", info, String::new())
+    fn handle(info: CallInfo, method: Method, request: String) -> Reply {
+        let function = match &method {
+            Method::Pulse => "pulse",
+            Method::Authorize => "authorize",
+            Method::Toggle => "toggle",
+            Method::Event => "event",
+            Method::SendMessage => "send-message",
+            Method::CreateDialog => "create-dialog",
+            Method::GetAvailableNumbers => "get-available-numbers",
+            // A webhook the contract does not name behaves alike, under its own name.
+            Method::Other(name) => name,
+        };
+        behave(function, info, request)
     }
-    fn authorize(info: CallInfo, request: String) -> Reply {
-        behave("authorize", info, request)
-    }
-    fn toggle(info: CallInfo, request: String) -> Reply {
-        behave("toggle", info, request)
-    }
-    fn event(info: CallInfo, request: String) -> Reply {
-        behave("event", info, request)
-    }
-    fn send_message(info: CallInfo, request: String) -> Reply {
-        behave("send-message", info, request)
-    }
-    fn create_dialog(info: CallInfo, request: String) -> Reply {
-        behave("create-dialog", info, request)
-    }
-    fn get_available_numbers(info: CallInfo, request: String) -> Reply {
-        behave("get-available-numbers", info, request)
-    }
-    fn inbound(info: CallInfo, request: InboundRequest) -> Result<InboundResponse, PluginError> {
+}
+
+impl inbound::Guest for Misbehaving {
+    fn handle(info: CallInfo, request: InboundRequest) -> Result<InboundResponse, PluginError> {
         // Echoes what the host handed over, or behaves as the settings say.
         let seen = format!(
             "{} {} {} {}",
@@ -269,8 +269,9 @@ fn recurse(depth: u64, s: &str) -> u64 {
 pyrus_plugin_sdk::bindings::bot_world::__export_bot_world!(
     Misbehaving with_types_in pyrus_plugin_sdk::bindings::bot_world
 );
-pyrus_plugin_sdk::bindings::extension_world::__export_extension_world!(
-    Misbehaving with_types_in pyrus_plugin_sdk::bindings::extension_world
+// The extension-inbound world's macro exports both `extension` and `inbound`.
+pyrus_plugin_sdk::bindings::extension_inbound_world::__export_extension_inbound_world!(
+    Misbehaving with_types_in pyrus_plugin_sdk::bindings::extension_inbound_world
 );
 
 fn text_reply(text: &str) -> String {

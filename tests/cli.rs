@@ -65,7 +65,8 @@ fn check_passes_a_good_config_and_lists_its_plugins() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("ok: bots.hello:"), "{out}");
     assert!(
-        out.contains("ok: extensions.echo:") && out.contains("world extension-plugin"),
+        out.contains("ok: extensions.echo:")
+            && out.contains("world pyrus:plugin/extension-plugin@0.2.0"),
         "{out}"
     );
     assert!(out.contains("timeout 2000 ms"), "{out}");

@@ -101,7 +101,11 @@ fn extensions_built_for_0_1_0_answer_every_webhook_as_before() {
             "{name}"
         );
         let r = post(&format!("{base}/authorize"), &credentials("demo", "wrong"));
-        assert_eq!((r.status, r.error_code()), (400, "bad_credentials".into()), "{name}");
+        assert_eq!(
+            (r.status, r.error_code()),
+            (400, "bad_credentials".into()),
+            "{name}"
+        );
 
         let message = json!({"account_id": "echo:demo", "channel_id": "chat-1",
                              "message_text": "Hello from Pyrus",
@@ -109,13 +113,23 @@ fn extensions_built_for_0_1_0_answer_every_webhook_as_before() {
         let r = post(&format!("{base}/sendmessage"), &message);
         assert_eq!(r.status, 200, "{name}: {}", r.body);
         assert!(
-            r.json()["message_id"].as_str().unwrap().starts_with("echo-"),
+            r.json()["message_id"]
+                .as_str()
+                .unwrap()
+                .starts_with("echo-"),
             "{name}: {}",
             r.body
         );
 
-        let r = post(&format!("{base}/createdialog"), &json!({"account_id": "echo:demo"}));
-        assert_eq!((r.status, r.error_code()), (501, "not_supported".into()), "{name}");
+        let r = post(
+            &format!("{base}/createdialog"),
+            &json!({"account_id": "echo:demo"}),
+        );
+        assert_eq!(
+            (r.status, r.error_code()),
+            (501, "not_supported".into()),
+            "{name}"
+        );
     }
 }
 
@@ -127,7 +141,13 @@ fn an_extension_that_only_sends_messages_declines_the_rest_with_501() {
     );
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json(), json!({"sent": true}));
-    for method in ["authorize", "toggle", "event", "createdialog", "getavailablenumbers"] {
+    for method in [
+        "authorize",
+        "toggle",
+        "event",
+        "createdialog",
+        "getavailablenumbers",
+    ] {
         let r = post(&format!("/extensions/sender/{method}"), &json!({}));
         assert_eq!(r.status, 501, "{method}: {}", r.body);
         assert_eq!(r.error_code(), "not_supported", "{method}");
@@ -150,7 +170,10 @@ fn healthz_names_the_contract_each_plugin_targets() {
             .unwrap()
             .to_string()
     };
-    assert_eq!(contract("bots", "hello-0-1"), "pyrus:plugin/bot-plugin@0.1.0");
+    assert_eq!(
+        contract("bots", "hello-0-1"),
+        "pyrus:plugin/bot-plugin@0.1.0"
+    );
     assert_eq!(contract("bots", "hello"), "pyrus:plugin/bot-plugin@0.2.0");
     assert_eq!(
         contract("extensions", "echo-0-1"),

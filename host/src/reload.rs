@@ -17,39 +17,12 @@ use crate::cache::CompileCache;
 use crate::config::Config;
 use crate::registry::Registry;
 use crate::runtime::engine::EngineSettings;
+use crate::server::reloads::{ReloadEvent, HISTORY};
 use crate::server::AppState;
 
 /// Quiet time after the last file event before reloading: editors and `cargo build` write a
 /// file in several steps.
 pub const DEBOUNCE: Duration = Duration::from_millis(100);
-
-/// How many reloads the admin page lists.
-pub const HISTORY: usize = 20;
-
-/// What reloads have happened, for `/healthz` and the admin page.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct ReloadStatus {
-    pub reloads: u64,
-    pub failures: u64,
-    /// Why the last reload failed, or what it could not apply; none when it went well.
-    pub last_error: Option<String>,
-    /// When the last reload finished, in seconds since the Unix epoch.
-    pub last_reload: Option<u64>,
-    /// The last [`HISTORY`] reloads, oldest first.
-    #[serde(skip)]
-    pub history: std::collections::VecDeque<ReloadEvent>,
-}
-
-/// One reload, for the admin page.
-#[derive(Debug, Clone)]
-pub struct ReloadEvent {
-    pub at: SystemTime,
-    /// Whether everything was applied.
-    pub ok: bool,
-    pub duration_ms: u64,
-    /// What was rebuilt, or what went wrong.
-    pub details: String,
-}
 
 /// Reloads the config and plugins into the shared state.
 pub struct Reloader {

@@ -7,10 +7,10 @@ use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
 
+use super::reloads::ReloadStatus;
 use super::AppState;
 use crate::names::Kind;
 use crate::registry::{Loaded, Registry};
-use crate::reload::ReloadStatus;
 
 #[derive(Serialize)]
 pub struct Health {

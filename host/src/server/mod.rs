@@ -6,6 +6,7 @@ pub mod error;
 mod health;
 mod inbound;
 pub mod metrics;
+pub mod reloads;
 mod signed;
 pub mod stats;
 pub mod tls;
@@ -21,9 +22,9 @@ use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::registry::Registry;
-use crate::reload::ReloadStatus;
 use crate::runtime::Runtime;
 use crate::secret::Secret;
+use reloads::ReloadStatus;
 
 /// What every handler shares.
 pub struct AppState {

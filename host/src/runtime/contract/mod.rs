@@ -14,7 +14,10 @@ mod v0_2;
 use std::fmt;
 use std::path::Path;
 
-use wasmtime::component::{Component, ComponentType, Instance, Lift, Linker, Lower};
+use wasmtime::component::{
+    Component, ComponentExportIndex, ComponentNamedList, ComponentType, Instance, Lift, Linker,
+    Lower,
+};
 use wasmtime::{Engine, Store};
 
 use super::error::{LoadError, PluginError};
@@ -192,7 +195,7 @@ impl Adapter {
         }
         Err(LoadError::WrongWorld {
             path: path.to_path_buf(),
-            world: world(kind, v0_2::VERSION),
+            world: format!("pyrus:plugin/{}-plugin", kind.as_str()),
             reason: mismatch(&exports, kind),
         })
     }
@@ -282,6 +285,46 @@ fn find_interface<'a>(exports: &'a [String], interface: &str, version: &str) -> 
                 v == version || v.strip_prefix(minor).is_some_and(|p| p.starts_with('.'))
             })
     })
+}
+
+/// The version in an export's name (`pyrus:plugin/bot@0.2.3` gives `0.2.3`).
+fn version_of(interface: &str) -> String {
+    interface
+        .rsplit_once('@')
+        .map_or("", |(_, v)| v)
+        .to_string()
+}
+
+type JsonResult = (Result<Option<String>, WitError>,);
+
+/// Calls an export that answers JSON text (every bot and webhook function).
+async fn call_json<P>(
+    store: &mut Store<CallState>,
+    instance: Instance,
+    func: &ComponentExportIndex,
+    params: P,
+) -> Outcome
+where
+    P: ComponentNamedList + Lower + Send + Sync,
+{
+    let f = instance.get_typed_func::<P, JsonResult>(&mut *store, func)?;
+    let (result,) = f.call_async(&mut *store, params).await?;
+    Ok(result.map(Reply::Json).map_err(Into::into))
+}
+
+/// Calls an `inbound` export (the same record in every version).
+async fn call_inbound(
+    store: &mut Store<CallState>,
+    instance: Instance,
+    func: &ComponentExportIndex,
+    info: &CallInfo,
+    request: &InboundRequest,
+) -> Outcome {
+    type Params<'a> = (&'a CallInfo, &'a InboundRequest);
+    let f = instance
+        .get_typed_func::<Params, (Result<InboundResponse, WitError>,)>(&mut *store, func)?;
+    let (result,) = f.call_async(&mut *store, (info, request)).await?;
+    Ok(result.map(Reply::Inbound).map_err(Into::into))
 }
 
 /// Adds the contract's own interfaces to the linker: `types` holds only types, but a

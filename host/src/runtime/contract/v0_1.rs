@@ -8,15 +8,13 @@ use wasmtime::component::{Component, ComponentExportIndex, Instance};
 use wasmtime::Store;
 
 use super::{
-    find_interface, not_supported, world, CallInfo, InboundRequest, InboundResponse, Method,
-    Outcome, Reply, Request, WitError,
+    call_inbound, call_json, find_interface, not_supported, version_of, world, CallInfo, Method,
+    Outcome, Request,
 };
 use crate::names::Kind;
 use crate::runtime::state::CallState;
 
 pub const VERSION: &str = "0.1.0";
-
-type JsonResult = (Result<Option<String>, WitError>,);
 
 pub enum Exports {
     Bot {
@@ -89,10 +87,7 @@ impl Exports {
     ) -> Outcome {
         match (self, request) {
             (Exports::Bot { handle, .. }, Request::Bot(body)) => {
-                let f = instance
-                    .get_typed_func::<(&CallInfo, &str), JsonResult>(&mut *store, handle)?;
-                let (result,) = f.call_async(&mut *store, (info, body)).await?;
-                Ok(result.map(Reply::Json).map_err(Into::into))
+                call_json(store, instance, handle, (info, body.as_str())).await
             }
             (Exports::Extension { methods, .. }, Request::Webhook(method, body)) => {
                 let index = Method::ALL
@@ -102,16 +97,10 @@ impl Exports {
                 let Some(func) = &methods[index] else {
                     return Ok(Err(not_supported(&format!("/{method}"))));
                 };
-                let (result,) = if *method == Method::Pulse {
-                    let f =
-                        instance.get_typed_func::<(&CallInfo,), JsonResult>(&mut *store, func)?;
-                    f.call_async(&mut *store, (info,)).await?
-                } else {
-                    let f = instance
-                        .get_typed_func::<(&CallInfo, &str), JsonResult>(&mut *store, func)?;
-                    f.call_async(&mut *store, (info, body)).await?
-                };
-                Ok(result.map(Reply::Json).map_err(Into::into))
+                match method {
+                    Method::Pulse => call_json(store, instance, func, (info,)).await,
+                    _ => call_json(store, instance, func, (info, body.as_str())).await,
+                }
             }
             (
                 Exports::Extension {
@@ -119,22 +108,8 @@ impl Exports {
                     ..
                 },
                 Request::Inbound(request),
-            ) => {
-                let f = instance.get_typed_func::<
-                    (&CallInfo, &InboundRequest),
-                    (Result<InboundResponse, WitError>,),
-                >(&mut *store, func)?;
-                let (result,) = f.call_async(&mut *store, (info, request)).await?;
-                Ok(result.map(Reply::Inbound).map_err(Into::into))
-            }
+            ) => call_inbound(store, instance, func, info, request).await,
             _ => Ok(Err(not_supported("this kind of call"))),
         }
     }
-}
-
-fn version_of(interface: &str) -> String {
-    interface
-        .rsplit_once('@')
-        .map_or(VERSION, |(_, v)| v)
-        .to_string()
 }

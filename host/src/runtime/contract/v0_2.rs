@@ -5,15 +5,13 @@ use wasmtime::component::{Component, ComponentExportIndex, ComponentType, Instan
 use wasmtime::Store;
 
 use super::{
-    find_interface, world, CallInfo, InboundRequest, InboundResponse, Method, Outcome, Reply,
-    Request, WitError,
+    call_inbound, call_json, find_interface, not_supported, version_of, world, CallInfo, Method,
+    Outcome, Request,
 };
 use crate::names::Kind;
 use crate::runtime::state::CallState;
 
 pub const VERSION: &str = "0.2.0";
-
-type JsonResult = (Result<Option<String>, WitError>,);
 
 /// The WIT `method` variant. `other` carries webhooks this version does not name; this host
 /// names every webhook it routes, so it never sends one.
@@ -122,19 +120,11 @@ impl Exports {
     ) -> Outcome {
         match (self, request) {
             (Exports::Bot { handle, .. }, Request::Bot(body)) => {
-                let f = instance
-                    .get_typed_func::<(&CallInfo, &str), JsonResult>(&mut *store, handle)?;
-                let (result,) = f.call_async(&mut *store, (info, body)).await?;
-                Ok(result.map(Reply::Json).map_err(Into::into))
+                call_json(store, instance, handle, (info, body.as_str())).await
             }
             (Exports::Extension { handle, .. }, Request::Webhook(method, body)) => {
-                let f = instance.get_typed_func::<(&CallInfo, &WitMethod, &str), JsonResult>(
-                    &mut *store,
-                    handle,
-                )?;
                 let method = WitMethod::from(*method);
-                let (result,) = f.call_async(&mut *store, (info, &method, body)).await?;
-                Ok(result.map(Reply::Json).map_err(Into::into))
+                call_json(store, instance, handle, (info, &method, body.as_str())).await
             }
             (
                 Exports::Extension {
@@ -142,22 +132,8 @@ impl Exports {
                     ..
                 },
                 Request::Inbound(request),
-            ) => {
-                let f = instance.get_typed_func::<
-                    (&CallInfo, &InboundRequest),
-                    (Result<InboundResponse, WitError>,),
-                >(&mut *store, func)?;
-                let (result,) = f.call_async(&mut *store, (info, request)).await?;
-                Ok(result.map(Reply::Inbound).map_err(Into::into))
-            }
-            _ => Ok(Err(super::not_supported("this kind of call"))),
+            ) => call_inbound(store, instance, func, info, request).await,
+            _ => Ok(Err(not_supported("this kind of call"))),
         }
     }
-}
-
-fn version_of(interface: &str) -> String {
-    interface
-        .rsplit_once('@')
-        .map_or(VERSION, |(_, v)| v)
-        .to_string()
 }

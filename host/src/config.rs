@@ -293,6 +293,15 @@ impl Config {
             return Err(err(&format!("defaults.{key}"), "unknown key".into()));
         }
         let grant_err = |e: GrantError| err(&e.key, e.problem);
+        // Checked here too, so that a bad default is reported even before a plugin uses it.
+        Grants::parse(&mut Entry::new(
+            "defaults".into(),
+            toml::Table::new(),
+            &raw.defaults.capabilities,
+            &base,
+            Secrets::Defer,
+        ))
+        .map_err(grant_err)?;
 
         let mut unavailable_secrets = Vec::new();
         let mut section = |kind: Kind, entries: BTreeMap<String, RawPlugin>| {
@@ -623,6 +632,54 @@ mod tests {
             let e = parse(text).unwrap_err();
             assert_eq!(e.key, key, "{text}: {e}");
             assert!(e.to_string().starts_with("/etc/pyrus/host.toml: "), "{e}");
+        }
+    }
+
+    #[test]
+    fn capability_keys_are_read_by_their_capability_and_the_rest_refused() {
+        std::env::set_var("PYRUS_CFG_CAP_SECRET", "s3cret");
+        let c = parse(
+            r#"
+            [defaults]
+            max_log_messages = 7
+            timeout_ms = 900
+            [store]
+            path = "state.redb"
+            max_key_bytes = 64
+            [bots.a]
+            plugin = "a.wasm"
+            secret = { env = "PYRUS_CFG_CAP_SECRET" }
+            key_value_stores = ["default"]
+            variables = { login = "bob", token = { env = "PYRUS_CFG_CAP_SECRET" } }
+            allowed_outbound_hosts = ["https://api.pyrus.com"]
+            max_output_kb = 1
+            "#,
+        )
+        .unwrap();
+        let a = &c.bots[&PluginName::new("a").unwrap()];
+        assert_eq!(a.limits.timeout, Duration::from_millis(900));
+        assert_eq!(a.grants.log, 7);
+        assert_eq!(a.grants.stdio, 1024);
+        assert_eq!(a.grants.keyvalue.stores(), ["default"]);
+        assert_eq!(a.grants.variables["token"].expose(), b"s3cret");
+        assert_eq!(
+            a.grants.describe(),
+            ["stores default", "variables login, token", "outbound to 1 hosts"]
+        );
+        assert_eq!(c.capabilities.keyvalue.limits.max_key_bytes, 64);
+
+        let cases = [
+            ("[bots.a]\nplugin = \"a.wasm\"\nsecret = { env = \"PYRUS_CFG_CAP_SECRET\" }\nkey_value_store = [\"x\"]\n", "bots.a.key_value_store"),
+            ("[defaults]\nvariables = { a = \"b\" }\n", "defaults.variables"),
+            ("[stores]\npath = \"x\"\n", "stores"),
+            ("[store]\nmax_key_bytes = 0\n", "store.max_key_bytes"),
+            ("[defaults]\nmax_log_messages = 100001\n", "defaults.max_log_messages"),
+            ("[bots.a]\nplugin = \"a.wasm\"\nsecret = { env = \"PYRUS_CFG_CAP_SECRET\" }\nallowed_outbound_hosts = [\"ftp://x\"]\n", "bots.a.allowed_outbound_hosts"),
+            ("[bots.a]\nplugin = \"a.wasm\"\nsecret = { env = \"PYRUS_CFG_CAP_SECRET\" }\nvariables = { v = 3 }\n", "bots.a.variables.v"),
+        ];
+        for (text, key) in cases {
+            let e = parse(text).expect_err(text);
+            assert_eq!(e.key, key, "{text}: {e}");
         }
     }
 

@@ -51,6 +51,8 @@ fn host() -> &'static Host {
                 ("log-flood", "log-flood", "timeout_ms = 10_000"),
                 ("stdout-flood", "stdout-flood", "timeout_ms = 10_000"),
                 ("escape", "escape", ""),
+                ("log-forge", "log-forge", ""),
+                ("huge-error", "huge-error", ""),
                 ("single", "sleep", "timeout_ms = 1_500\nmax_concurrency = 1"),
                 ("fuel", "loop", "timeout_ms = 10_000\nfuel = 5_000_000"),
             ],
@@ -133,6 +135,66 @@ fn floods_are_capped_and_tagged() {
     assert!(lines
         .iter()
         .any(|l| l["span"]["bot"] == "stdout-flood" && l["fields"]["stream"] == "stderr"));
+}
+
+#[test]
+fn plugin_text_is_escaped_and_capped_before_it_reaches_a_body_or_the_log() {
+    // A 10 MiB error message with newlines and terminal escapes, and a code that is not one.
+    let r = call("huge-error", br#"{"task_id": 4242}"#);
+    assert_eq!(r.status, 500, "{}", &r.body[..r.body.len().min(300)]);
+    assert!(r.body.len() < 4096, "{} bytes of error body", r.body.len());
+    assert_eq!(r.error_code(), "plugin_error");
+    let message = r.json()["error"].as_str().unwrap().to_string();
+    assert!(
+        message.starts_with("line one\\nFAKE INFO forged\\u{1b}[31m"),
+        "{message}"
+    );
+    assert!(!message.chars().any(char::is_control), "{message:?}");
+
+    let r = call("log-forge", br#"{"task_id": 4243}"#);
+    assert_eq!(r.status, 200, "{}", r.body);
+    host().wait_for_log("second stdout line", Duration::from_secs(10));
+    let log = host().log();
+    let lines: Vec<Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let from = |task: &str| {
+        lines
+            .iter()
+            .filter(move |l| l["span"]["task_id"] == task)
+            .collect::<Vec<_>>()
+    };
+    // The plugin's text arrives escaped: no control character survives in any field.
+    let plugin_lines: Vec<_> = from("4243")
+        .into_iter()
+        .filter(|l| l["target"] == "plugin")
+        .collect();
+    for l in &plugin_lines {
+        let message = l["fields"]["message"].as_str().unwrap();
+        assert!(!message.chars().any(char::is_control), "{message:?}");
+        assert!(message.contains("first\\n2026-12-01"), "{message:?}");
+    }
+    // One event from the log import and one for stdout, however many lines it printed.
+    assert_eq!(plugin_lines.len(), 2, "{plugin_lines:?}");
+    let stdout = plugin_lines
+        .iter()
+        .find(|l| l["fields"]["stream"] == "stdout")
+        .expect("one stdout event");
+    assert!(stdout["fields"]["message"]
+        .as_str()
+        .unwrap()
+        .ends_with("\\nsecond stdout line"));
+    // The failed call's log line carries the capped cause, not 10 MiB.
+    let failed = from("4242")
+        .into_iter()
+        .find(|l| l["fields"]["message"] == "call failed")
+        .expect("the failure is logged");
+    let cause = failed["fields"]["cause"].as_str().unwrap();
+    assert!(
+        cause.len() < 4096 && !cause.chars().any(char::is_control),
+        "{cause:?}"
+    );
 }
 
 #[test]

@@ -664,7 +664,11 @@ mod tests {
         assert_eq!(a.grants.variables["token"].expose(), b"s3cret");
         assert_eq!(
             a.grants.describe(),
-            ["stores default", "variables login, token", "outbound to 1 hosts"]
+            [
+                "stores default",
+                "variables login, token",
+                "outbound to 1 hosts"
+            ]
         );
         assert_eq!(c.capabilities.keyvalue.limits.max_key_bytes, 64);
 

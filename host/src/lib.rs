@@ -17,3 +17,4 @@ pub mod runtime;
 pub mod secret;
 pub mod server;
 pub mod signature;
+pub mod text;

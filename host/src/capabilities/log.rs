@@ -1,6 +1,6 @@
 //! `log`: plugin messages go to the host's structured log, inside the call's span (so they
-//! carry the plugin name, task id and attempt), capped in number per call and in length.
-//! Always granted.
+//! carry the plugin name, task id and attempt), capped in number per call and in length,
+//! control characters escaped (a plugin cannot write a line of its own). Always granted.
 
 use wasmtime::component::{ComponentType, Lift, Linker};
 
@@ -112,33 +112,12 @@ fn log(budget: &mut LogBudget, level: Level, message: &str) {
         return;
     }
     budget.written += 1;
-    let message = truncate(message, MAX_MESSAGE_BYTES);
+    let message = crate::text::sanitize(message, MAX_MESSAGE_BYTES);
     match level {
         Level::Trace => tracing::trace!(target: "plugin", "{message}"),
         Level::Debug => tracing::debug!(target: "plugin", "{message}"),
         Level::Info => tracing::info!(target: "plugin", "{message}"),
         Level::Warn => tracing::warn!(target: "plugin", "{message}"),
         Level::Error => tracing::error!(target: "plugin", "{message}"),
-    }
-}
-
-fn truncate(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn truncate_keeps_char_boundaries() {
-        assert_eq!(super::truncate("héllo", 2), "h");
-        assert_eq!(super::truncate("héllo", 3), "hé");
-        assert_eq!(super::truncate("abc", 10), "abc");
     }
 }

@@ -1,5 +1,5 @@
 //! Plugin stdout and stderr: captured per call, capped (`max_output_kb`), and written to the
-//! host log tagged with the call's span (plugin, task). A plugin never writes to the host's
+//! host log as one escaped event per stream, tagged with the call's span (plugin, task). A plugin never writes to the host's
 //! own stdio. Always granted.
 
 use std::pin::Pin;
@@ -99,15 +99,17 @@ impl Captured {
         })))
     }
 
-    /// Writes what was captured to the host log, one event per line.
+    /// Writes what was captured to the host log: one event per stream and call, control
+    /// characters (newlines included) escaped, and the cap applying to what is logged, so
+    /// that a plugin cannot multiply its output into many log lines.
     pub fn report(&self, stream: &'static str) {
         let capture = self.0.lock().unwrap();
         if capture.bytes.is_empty() {
             return;
         }
-        for line in String::from_utf8_lossy(&capture.bytes).lines() {
-            tracing::info!(target: "plugin", stream, "{line}");
-        }
+        let text = String::from_utf8_lossy(&capture.bytes);
+        let text = crate::text::sanitize(text.trim_end_matches('\n'), capture.cap);
+        tracing::info!(target: "plugin", stream, "{text}");
         if capture.dropped > 0 {
             tracing::warn!(
                 stream,

@@ -70,6 +70,14 @@ impl Runtime {
 }
 
 fn classify(err: &wasmtime::Error, store: &Store<CallState>, limits: &Limits) -> CallError {
+    // Every pool slot of some kind (core instances, memories, tables) is taken: the call
+    // could run a moment later, so it is busy, not broken.
+    if err
+        .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+        .is_some()
+    {
+        return CallError::Busy;
+    }
     if let Some(asked) = store.data().limiter.exceeded {
         return CallError::OutOfMemory {
             asked_mb: asked.div_ceil(1 << 20),
@@ -102,7 +110,7 @@ pub(crate) fn check(
     limits: &Limits,
 ) -> Result<Reply, CallError> {
     let too_large = |len: usize| CallError::ReplyTooLarge(len, limits.max_reply_bytes);
-    match result.map_err(CallError::Plugin)? {
+    match result.map_err(|e| CallError::Plugin(e.bounded()))? {
         Reply::Json(Some(json)) => {
             if json.len() > limits.max_reply_bytes {
                 return Err(too_large(json.len()));

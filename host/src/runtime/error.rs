@@ -11,6 +11,35 @@ pub struct PluginError {
     pub status: Option<u16>,
 }
 
+/// The longest error code a plugin may give (longer ones are cut).
+pub const MAX_ERROR_CODE_BYTES: usize = 64;
+/// The longest error message a plugin may give: it goes into the answer, the log and the
+/// admin page.
+pub const MAX_ERROR_MESSAGE_BYTES: usize = 2048;
+
+impl PluginError {
+    /// The error as the host passes it on: the code reduced to `[A-Za-z0-9_.-]` (else
+    /// `plugin_error`) and capped, the message capped with control characters escaped.
+    /// A plugin chooses both, and they reach the caller, the log and the admin page.
+    pub fn bounded(self) -> PluginError {
+        let code_ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
+        let code = if self.code.is_empty() || !self.code.chars().all(code_ok) {
+            "plugin_error".to_string()
+        } else {
+            self.code.chars().take(MAX_ERROR_CODE_BYTES).collect()
+        };
+        let message = match crate::text::sanitize(&self.message, MAX_ERROR_MESSAGE_BYTES) {
+            std::borrow::Cow::Borrowed(_) => self.message,
+            std::borrow::Cow::Owned(m) => m,
+        };
+        PluginError {
+            code,
+            message,
+            status: self.status,
+        }
+    }
+}
+
 /// Why a call produced no reply. Only that call fails; the host and other plugins go on.
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {

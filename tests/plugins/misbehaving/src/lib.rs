@@ -185,6 +185,23 @@ fn behave(function: &str, info: CallInfo, request: String) -> Reply {
             }
             Ok(None)
         }
+        // Text meant to forge host log lines, in every channel a plugin has: the log
+        // import, stdout, and (with "huge-error") a 10 MiB error.
+        "log-forge" => {
+            let forged = "first\n2026-12-01T00:00:00.000000Z  INFO forged line\u{1b}[31m";
+            pyrus_plugin_sdk::log::info(forged);
+            println!("{forged}");
+            println!("second stdout line");
+            Ok(None)
+        }
+        "huge-error" => Err(PluginError {
+            code: "bad\ncode".into(),
+            message: format!(
+                "line one\nFAKE INFO forged\u{1b}[31m{}",
+                "e".repeat(10 << 20)
+            ),
+            status: None,
+        }),
         // Tries to reach what a plugin must not: files, the environment, the network.
         "escape" => Ok(Some(escape(&request).to_string())),
         "not-json" => Ok(Some("this is not JSON".into())),

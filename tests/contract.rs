@@ -45,6 +45,11 @@ fn host() -> &'static Host {
             secret = {{ env = "CONTRACT_SECRET" }}
             settings = '{{"login": "demo", "password": "s3cret"}}'
 
+            [extensions.echo-0-1-inbound]
+            plugin = "{old}/echo_extension.wasm"
+            secret = {{ env = "CONTRACT_SECRET" }}
+            inbound = true
+
             [extensions.echo]
             plugin = "{{plugins}}/echo_extension.wasm"
             secret = {{ env = "CONTRACT_SECRET" }}
@@ -131,6 +136,27 @@ fn extensions_built_for_0_1_0_answer_every_webhook_as_before() {
             "{name}"
         );
     }
+}
+
+#[test]
+fn inbound_calls_reach_a_0_1_0_extension_only_when_enabled() {
+    // The 0.1.0 SDK's default `inbound` declines with its own 404 `not_supported`: that
+    // answer proves the call reached the plugin's 0.1.0 `inbound` export.
+    let r = host().post("/extensions/echo-0-1-inbound/inbound/hook?x=1", b"{}", &[]);
+    assert_eq!(
+        (r.status, r.error_code()),
+        (404, "not_supported".into()),
+        "{}",
+        r.body
+    );
+    // Not enabled in the config: the host answers, the plugin never runs.
+    let r = host().post("/extensions/echo-0-1/inbound/hook", b"{}", &[]);
+    assert_eq!(
+        (r.status, r.error_code()),
+        (404, "unknown_inbound".into()),
+        "{}",
+        r.body
+    );
 }
 
 #[test]
@@ -233,6 +259,10 @@ fn check_names_each_plugins_contract_and_what_does_not_fit() {
         plugin = "{plugins}/sendmessage_only.wasm"
         secret = { env = "CONTRACT_SECRET" }
         inbound = true
+        [extensions.old-no-inbound]
+        plugin = "{old}/echo_extension_before_inbound.wasm"
+        secret = { env = "CONTRACT_SECRET" }
+        inbound = true
         "#,
     );
     assert_eq!(code, 1, "{out}");
@@ -247,6 +277,11 @@ fn check_names_each_plugins_contract_and_what_does_not_fit() {
         out.contains("extensions.no-inbound.plugin")
             && out.contains("takes no inbound calls")
             && out.contains("extension-inbound-plugin"),
+        "{out}"
+    );
+    assert!(
+        out.contains("extensions.old-no-inbound.plugin")
+            && out.contains("(pyrus:plugin/extension-plugin@0.1.0)"),
         "{out}"
     );
 }

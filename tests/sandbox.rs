@@ -53,6 +53,7 @@ fn host() -> &'static Host {
                 ("escape", "escape", ""),
                 ("log-forge", "log-forge", ""),
                 ("huge-error", "huge-error", ""),
+                ("random-flood", "random-flood", "memory_mb = 8"),
                 ("single", "sleep", "timeout_ms = 1_500\nmax_concurrency = 1"),
                 ("fuel", "loop", "timeout_ms = 10_000\nfuel = 5_000_000"),
             ],
@@ -143,7 +144,7 @@ fn plugin_text_is_escaped_and_capped_before_it_reaches_a_body_or_the_log() {
     let r = call("huge-error", br#"{"task_id": 4242}"#);
     assert_eq!(r.status, 500, "{}", &r.body[..r.body.len().min(300)]);
     assert!(r.body.len() < 4096, "{} bytes of error body", r.body.len());
-    assert_eq!(r.error_code(), "plugin_error");
+    assert_eq!(r.error_code(), "bad_code");
     let message = r.json()["error"].as_str().unwrap().to_string();
     assert!(
         message.starts_with("line one\\nFAKE INFO forged\\u{1b}[31m"),
@@ -194,6 +195,20 @@ fn plugin_text_is_escaped_and_capped_before_it_reaches_a_body_or_the_log() {
     assert!(
         cause.len() < 4096 && !cause.chars().any(char::is_control),
         "{cause:?}"
+    );
+}
+
+#[test]
+fn random_bytes_are_bounded_by_the_host() {
+    // 64 MiB of random bytes for an 8 MiB plugin: refused before the host makes them.
+    let started = Instant::now();
+    let r = call("random-flood", br#"{"task_id": 1}"#);
+    assert_eq!(r.status, 500, "{}", r.body);
+    assert_eq!(r.error_code(), "plugin_trapped");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
     );
 }
 

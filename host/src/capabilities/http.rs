@@ -244,16 +244,8 @@ impl OutboundHooks {
             } else {
                 443
             });
-        let target = format!("{scheme}://{host}:{port}");
-        if !self
-            .grant
-            .0
-            .allowed
-            .iter()
-            .any(|a| a.allows(scheme, host, port))
-        {
-            return Err(format!("{target} is not in allowed_outbound_hosts"));
-        }
+        // Denied attempts count too: each is logged, and a plugin must not be able to
+        // write warnings without bound.
         let limit = self.grant.0.limits.max_requests;
         if self.requests >= limit {
             return Err(format!(
@@ -261,6 +253,19 @@ impl OutboundHooks {
             ));
         }
         self.requests += 1;
+        if !self
+            .grant
+            .0
+            .allowed
+            .iter()
+            .any(|a| a.allows(scheme, host, port))
+        {
+            let target = format!("{scheme}://{host}:{port}");
+            return Err(format!(
+                "{} is not in allowed_outbound_hosts",
+                crate::text::sanitize(&target, 256)
+            ));
+        }
         Ok(())
     }
 }

@@ -80,7 +80,7 @@ impl Capability for Log {
             linker.instance(name)?.func_wrap(
                 "log",
                 |mut store: wasmtime::StoreContextMut<'_, T>, (level, message): (Level, String)| {
-                    log(&mut store.data_mut().view().state, level, &message);
+                    log(store.data_mut().view().state, level, &message);
                     Ok(())
                 },
             )?;

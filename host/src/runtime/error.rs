@@ -18,15 +18,17 @@ pub const MAX_ERROR_CODE_BYTES: usize = 64;
 pub const MAX_ERROR_MESSAGE_BYTES: usize = 2048;
 
 impl PluginError {
-    /// The error as the host passes it on: the code reduced to `[A-Za-z0-9_.-]` (else
-    /// `plugin_error`) and capped, the message capped with control characters escaped.
+    /// The error as the host passes it on: the code's other characters than
+    /// `[A-Za-z0-9_.-]` made `_` (an empty one is `plugin_error`) and capped, the message capped with control characters escaped.
     /// A plugin chooses both, and they reach the caller, the log and the admin page.
     pub fn bounded(self) -> PluginError {
         let code_ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
-        let code = if self.code.is_empty() || !self.code.chars().all(code_ok) {
-            "plugin_error".to_string()
-        } else {
-            self.code.chars().take(MAX_ERROR_CODE_BYTES).collect()
+        let code = match self.code.is_empty() {
+            true => "plugin_error".to_string(),
+            false => (self.code.chars())
+                .map(|c| if code_ok(c) { c } else { '_' })
+                .take(MAX_ERROR_CODE_BYTES)
+                .collect(),
         };
         let message = match crate::text::sanitize(&self.message, MAX_ERROR_MESSAGE_BYTES) {
             std::borrow::Cow::Borrowed(_) => self.message,

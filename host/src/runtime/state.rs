@@ -8,6 +8,10 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use super::limits::{Limits, MemoryLimiter};
 use crate::capabilities::{CallData, States};
 
+/// The most random bytes one `get-random-bytes` call may ask for; more traps the call.
+/// A plugin needs a few dozen bytes (hash seeds, ids, keys).
+pub const MAX_RANDOM_BYTES: u64 = 1 << 20;
+
 pub struct CallState {
     wasi: WasiCtx,
     table: ResourceTable,
@@ -42,6 +46,9 @@ pub fn new_store(
     // The builder's defaults deny everything: stdin closed, no args, env, preopened dirs,
     // sockets or name lookups. Capabilities add only what they own (stdout/stderr capture).
     let mut wasi = WasiCtx::builder();
+    // Random bytes are made by the host before the guest gets them: bound what one host
+    // call may be asked to allocate and fill (wasmtime-wasi's default is 64 MiB).
+    wasi.max_random_size(MAX_RANDOM_BYTES);
     caps.configure_wasi(&mut wasi);
     let state = CallState {
         wasi: wasi.build(),

@@ -50,7 +50,11 @@ async fn dispatch(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let span = tracing::info_span!("inbound_call", extension = %name, method = %method);
+    let span = tracing::info_span!(
+        "inbound_call",
+        extension = %crate::text::sanitize(&name, super::signed::MAX_NAME_IN_LOG),
+        method = %crate::text::sanitize(method.as_str(), super::signed::MAX_NAME_IN_LOG),
+    );
     webhook::observe(
         &state,
         Kind::Extension,
@@ -128,7 +132,10 @@ async fn serve(
                 ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "invalid_plugin_reply",
-                    format!("extension {name} inbound: header {k:?} is not valid HTTP"),
+                    format!(
+                        "extension {name} inbound: header {:?} is not valid HTTP",
+                        crate::text::sanitize(k, 128)
+                    ),
                 ),
             ));
         };

@@ -23,6 +23,11 @@ use super::{body, AppState};
 use crate::names::Kind;
 use crate::retry::{self, Attempt};
 use crate::runtime::{Method, Reply, Request};
+use crate::text;
+
+/// Names come from the URL, before they are known to be configured: what the log keeps of
+/// one (escaped).
+pub(crate) const MAX_NAME_IN_LOG: usize = 80;
 
 /// `POST /bots/{name}`.
 pub async fn bot(
@@ -66,14 +71,14 @@ async fn serve(
     let span = match &method {
         None => tracing::info_span!(
             "bot_call",
-            bot = %name,
+            bot = %text::sanitize(&name, MAX_NAME_IN_LOG),
             task_id = tracing::field::Empty,
             attempt = attempt.attempt,
         ),
         Some(method) => tracing::info_span!(
             "extension_call",
-            extension = %name,
-            method = %method,
+            extension = %text::sanitize(&name, MAX_NAME_IN_LOG),
+            method = %text::sanitize(method, MAX_NAME_IN_LOG),
             attempt = attempt.attempt,
         ),
     };

@@ -153,8 +153,7 @@ pub fn reply(reply: Option<String>) -> Response {
 
 /// Turns a failed plugin call into the answer. Failures of the plugin itself (trap, timeout,
 /// memory) are 500, so that Pyrus retries; a full pool is 503; an error the plugin returned
-/// gets its own status, else 501 for a declined method (`not_supported`), else
-/// `plugin_error_status`.
+/// gets its own status, else `plugin_error_status`.
 pub fn call_failure(what: &str, e: CallError, plugin_error_status: StatusCode) -> Failure {
     let status = match &e {
         CallError::Busy | CallError::PluginBusy(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -162,11 +161,7 @@ pub fn call_failure(what: &str, e: CallError, plugin_error_status: StatusCode) -
             .status
             .and_then(|s| StatusCode::from_u16(s).ok())
             .filter(|s| s.is_client_error() || s.is_server_error())
-            .unwrap_or(if p.code == "not_supported" {
-                StatusCode::NOT_IMPLEMENTED
-            } else {
-                plugin_error_status
-            }),
+            .unwrap_or(plugin_error_status),
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
     let message = match &e {

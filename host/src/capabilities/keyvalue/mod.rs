@@ -63,12 +63,25 @@ pub struct StoreConfig {
     pub limits: KvLimits,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum StoreBackend {
     /// One redb file (the default).
     Redb { path: PathBuf },
-    /// A Redis server shared by several hosts.
+    /// A Redis server shared by several hosts. The URL may hold a password.
     Redis { url: String },
+}
+
+/// Never shows a Redis password (the config's `Debug` prints this).
+impl std::fmt::Debug for StoreBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreBackend::Redb { path } => f.debug_struct("Redb").field("path", path).finish(),
+            StoreBackend::Redis { url } => f
+                .debug_struct("Redis")
+                .field("url", &redis::redacted(url))
+                .finish(),
+        }
+    }
 }
 
 /// The process's store: a backend and the limits every plugin gets.
@@ -366,7 +379,7 @@ impl kv_store::Host for View<'_, KvState> {
     async fn open(&mut self, identifier: String) -> KvResult<Resource<Bucket>> {
         if !self.state.grant.stores().contains(&identifier) {
             tracing::warn!(
-                store = %identifier,
+                store = %crate::text::sanitize(&identifier, 64),
                 "plugin tried to open a store it is not granted (key_value_stores)"
             );
             return Ok(Err(kv_store::Error::AccessDenied));
@@ -508,5 +521,22 @@ impl batch::Host for View<'_, KvState> {
             }
         }
         Ok(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StoreBackend;
+
+    #[test]
+    fn debug_hides_the_redis_password() {
+        let backend = StoreBackend::Redis {
+            url: "redis://user:hunter2@127.0.0.1:6379/0".into(),
+        };
+        let shown = format!("{backend:?}");
+        assert!(
+            !shown.contains("hunter2") && shown.contains("127.0.0.1:6379"),
+            "{shown}"
+        );
     }
 }

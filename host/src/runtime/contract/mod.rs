@@ -254,8 +254,12 @@ fn mismatch(exports: &[String], kind: Kind) -> String {
         [] => "nothing".to_string(),
         list => list.join(", "),
     };
+    let article = match kind {
+        Kind::Bot => "a",
+        Kind::Extension => "an",
+    };
     let mut reason = format!(
-        "it exports {found}; a {} must export {served}",
+        "it exports {found}; {article} {} must export {served}",
         kind.as_str()
     );
     let other = match kind {

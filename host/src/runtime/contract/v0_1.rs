@@ -2,7 +2,7 @@
 //! webhook (and, from a later build of 0.1.0 on, `inbound`) in its `extension` interface.
 //!
 //! Released and frozen (`wit/deps/pyrus-plugin-0.1.0/`). Extensions built before `inbound`
-//! was added still load: a function the component lacks is answered as not implemented.
+//! was added still load (their inbound calls are off).
 
 use wasmtime::component::{Component, ComponentExportIndex, Instance};
 use wasmtime::Store;
@@ -23,8 +23,8 @@ pub enum Exports {
     },
     Extension {
         version: String,
-        /// In the order of [`Method::ALL`]; `None` where the component lacks the function.
-        methods: [Option<ComponentExportIndex>; 7],
+        /// In the order of [`Method::ALL`].
+        methods: [ComponentExportIndex; 7],
         inbound: Option<ComponentExportIndex>,
     },
 }
@@ -46,12 +46,12 @@ impl Exports {
             Kind::Extension => {
                 let name = find_interface(exports, "pyrus:plugin/extension", VERSION)?;
                 let iface = component.get_export_index(None, name)?;
+                // Every webhook function is required, as 0.1.0 was released; `inbound` was
+                // added to it later, so components built before it load without one.
                 let methods = Method::ALL.map(|m| func(&iface, m.wit_name()));
+                let methods = methods.into_iter().collect::<Option<Vec<_>>>()?;
+                let methods: [ComponentExportIndex; 7] = methods.try_into().ok()?;
                 let inbound = func(&iface, "inbound");
-                // An interface with none of the functions is not this contract.
-                if methods.iter().all(Option::is_none) && inbound.is_none() {
-                    return None;
-                }
                 Some(Exports::Extension {
                     version: version_of(name),
                     methods,
@@ -94,9 +94,7 @@ impl Exports {
                     .iter()
                     .position(|m| m == method)
                     .expect("every method");
-                let Some(func) = &methods[index] else {
-                    return Ok(Err(not_supported(&format!("/{method}"))));
-                };
+                let func = &methods[index];
                 match method {
                     Method::Pulse => call_json(store, instance, func, (info,)).await,
                     _ => call_json(store, instance, func, (info, body.as_str())).await,

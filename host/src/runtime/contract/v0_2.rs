@@ -124,7 +124,14 @@ impl Exports {
             }
             (Exports::Extension { handle, .. }, Request::Webhook(method, body)) => {
                 let method = WitMethod::from(*method);
-                call_json(store, instance, handle, (info, &method, body.as_str())).await
+                let outcome = call_json(store, instance, handle, (info, &method, body.as_str()));
+                // 0.2.0 declines a webhook with `not_supported`: Pyrus is told 501.
+                Ok(outcome.await?.map_err(|mut e| {
+                    if e.code == "not_supported" && e.status.is_none() {
+                        e.status = Some(501);
+                    }
+                    e
+                }))
             }
             (
                 Exports::Extension {

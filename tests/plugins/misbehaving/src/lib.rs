@@ -194,6 +194,12 @@ fn behave(function: &str, info: CallInfo, request: String) -> Reply {
             println!("second stdout line");
             Ok(None)
         }
+        // Asks the host for far more random bytes than any plugin needs.
+        "random-flood" => Ok(Some(
+            wasip2::random::random::get_random_bytes(64 << 20)
+                .len()
+                .to_string(),
+        )),
         "huge-error" => Err(PluginError {
             code: "bad\ncode".into(),
             message: format!(

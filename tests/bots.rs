@@ -160,6 +160,47 @@ fn unknown_bots_and_routes_are_404_with_an_error_body() {
 }
 
 #[test]
+fn paths_that_do_not_decode_get_a_json_error() {
+    for (path, get) in [
+        ("/bots/%ff", false),
+        ("/extensions/%ff/authorize", false),
+        ("/extensions/ok/%ff", false),
+        ("/extensions/%ff/pulse", true),
+    ] {
+        let r = if get {
+            host().get(path)
+        } else {
+            host().post(path, b"{}", &[])
+        };
+        assert_eq!(r.status, 400, "{path}: {}", r.body);
+        assert_eq!(r.error_code(), "invalid_path", "{path}");
+    }
+}
+
+#[test]
+fn names_from_the_url_cannot_forge_log_lines() {
+    // A newline and an escape sequence in the name, percent-encoded as an attacker would.
+    let r = host().post(
+        "/bots/a%0A2026-12-01T00:00:00Z%20%20WARN%20forged%1B%5B31m",
+        b"{}",
+        &[],
+    );
+    assert_eq!(r.status, 404);
+    assert!(
+        !r.body.contains('\n') && !r.body.contains('\u{1b}'),
+        "{}",
+        r.body
+    );
+    host().wait_for_log("forged", std::time::Duration::from_secs(5));
+    let log = host().log();
+    let line = log.lines().find(|l| l.contains("forged")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(line).unwrap();
+    let name = json["span"]["bot"].as_str().unwrap();
+    assert!(!name.chars().any(char::is_control), "{name:?}");
+    assert!(name.starts_with("a\\n2026"), "{name:?}");
+}
+
+#[test]
 fn bodies_over_two_megabytes_pass_and_over_the_limit_get_413() {
     // On-premise Pyrus sends bodies over 2 MB; this host's limit is 4 MiB.
     let filler = "x".repeat(3 << 20);

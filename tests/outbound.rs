@@ -289,6 +289,10 @@ fn inbound_hands_over_the_request_and_is_off_unless_enabled() {
     assert_eq!(text, "POST /hook/a x=1&y=2 payload");
     let r = host.get("/extensions/echo/inbound");
     assert_eq!(r.json()["text"], "GET /  ");
+    // The path arrives as sent: bytes that do not decode to UTF-8 do not stop the call.
+    let r = host.post("/extensions/echo/inbound/a%ff/b%2Fc", b"", &[]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["text"], "POST /a%ff/b%2Fc  ");
 
     // Not enabled, or no such extension: 404, and the plugin never runs.
     assert_eq!(

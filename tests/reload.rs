@@ -288,3 +288,77 @@ fn reading_the_files_does_not_reload() {
     std::fs::write(host.dir().join("live.wasm"), bytes("copy-field-bot")).unwrap();
     wait_until("the write is served", WAIT, || version(&host) == Ok("copy"));
 }
+
+#[test]
+fn a_busy_file_beside_the_plugin_does_not_hold_back_a_reload() {
+    let host = start("");
+    assert_eq!(version(&host), Ok("hello"));
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        // A log file in the plugin's folder, written every few milliseconds, as a host's own
+        // log or a store file would be.
+        s.spawn(|| {
+            use std::io::Write;
+            let mut log = std::fs::File::create(host.dir().join("host.log")).unwrap();
+            while !stop.load(Ordering::Relaxed) {
+                let _ = writeln!(log, "a log line");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        write_by_rename(&host.dir().join("live.wasm"), &bytes("copy-field-bot"));
+        // The writer never pauses: the old debounce waited for a quiet folder forever.
+        let served = wait_until_ok(Duration::from_secs(5), || version(&host) == Ok("copy"));
+        stop.store(true, Ordering::Relaxed);
+        assert!(
+            served,
+            "the new version was not served while the log kept changing"
+        );
+    });
+}
+
+#[test]
+fn a_reload_keeps_the_concurrency_gate_and_the_call_in_flight() {
+    let config = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n{}",
+        support::misbehaving(
+            "bots",
+            "RELOAD_SECRET",
+            &[("single", "sleep", "timeout_ms = 3_000\nmax_concurrency = 1")]
+        )
+    );
+    let host = Host::builder(&config).env("RELOAD_SECRET", SECRET).start();
+    let reloads = || {
+        host.get("/healthz").json()["reload"]["reloads"]
+            .as_u64()
+            .unwrap()
+    };
+    std::thread::scope(|s| {
+        // Holds the one permit for 3 s.
+        let first = s.spawn(|| host.post_signed("/bots/single", SECRET, b"{}"));
+        std::thread::sleep(Duration::from_millis(300));
+        // A config edit that changes nothing for this plugin.
+        let path = host.dir().join("host.toml");
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str("\n# edited\n");
+        std::fs::write(&path, text).unwrap();
+        wait_until("the config reloads", WAIT, || reloads() >= 1);
+        // The reloaded plugin shares the gate: still one call at a time.
+        let second = host.post_signed("/bots/single", SECRET, b"{}");
+        assert_eq!(second.status, 503, "{}", second.body);
+        assert_eq!(second.error_code(), "plugin_busy");
+        assert_eq!(first.join().unwrap().status, 500);
+    });
+}
+
+/// Polls `check` until it returns true (true) or `timeout` passes (false).
+fn wait_until_ok(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() < timeout {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    false
+}

@@ -214,6 +214,7 @@ impl Builder<'_> {
             entry.limits.clone(),
             entry.grants.clone(),
             entry.inbound,
+            old.map(|o| &o.plugin),
         )?;
         let (loaded_at, load_count) = match old {
             Some(old) if old.hash == hash => (old.loaded_at, old.load_count),

@@ -24,6 +24,9 @@ use crate::server::AppState;
 /// file in several steps.
 pub const DEBOUNCE: Duration = Duration::from_millis(100);
 
+/// The longest a reload waits for the watched files to be quiet.
+pub const MAX_DEBOUNCE: Duration = Duration::from_secs(1);
+
 /// Reloads the config and plugins into the shared state.
 pub struct Reloader {
     config_path: PathBuf,
@@ -192,22 +195,32 @@ impl Reloader {
         }
         let reloader = self.clone();
         tokio::spawn(async move {
+            let relevant = |event: &notify::Event| {
+                changes_content(&event.kind) && event.paths.iter().any(|p| reloader.is_watched(p))
+            };
             while let Some(event) = rx.recv().await {
-                if !changes_content(&event.kind)
-                    || !event.paths.iter().any(|p| reloader.is_watched(p))
-                {
+                if !relevant(&event) {
                     continue;
                 }
-                // Debounce: wait for a quiet moment.
+                // Debounce: wait until the watched files are quiet. Only their events restart
+                // the wait (a log or store file in the same folder changes all the time), and
+                // the wait is bounded.
+                let latest = tokio::time::Instant::now() + MAX_DEBOUNCE;
+                let mut quiet_at = tokio::time::Instant::now() + DEBOUNCE;
                 loop {
-                    match tokio::time::timeout(DEBOUNCE, rx.recv()).await {
-                        Ok(Some(_)) => continue,
+                    match tokio::time::timeout_at(quiet_at.min(latest), rx.recv()).await {
+                        Ok(Some(event)) if relevant(&event) => {
+                            quiet_at = tokio::time::Instant::now() + DEBOUNCE;
+                        }
+                        Ok(Some(_)) => {}
                         Ok(None) => return,
                         Err(_) => break,
                     }
                 }
                 let r = reloader.clone();
-                let _ = tokio::task::spawn_blocking(move || r.reload()).await;
+                if let Err(e) = tokio::task::spawn_blocking(move || r.reload()).await {
+                    tracing::error!("reload panicked: {e}; the previous plugins keep serving");
+                }
                 for dir in reloader.watched_dirs() {
                     watch_dir(&mut watcher, &dir, &mut dirs);
                 }

@@ -18,13 +18,20 @@ use crate::capabilities::Grants;
 pub struct Sandbox {
     pub limits: Limits,
     pub grants: Arc<Grants>,
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
 }
 
 impl Sandbox {
-    pub fn new(limits: Limits, grants: Arc<Grants>) -> Sandbox {
+    /// A sandbox with its own admission gate, or with `previous`'s gate when that has the
+    /// same `max_concurrency`: a reload then neither doubles the calls a plugin may run at
+    /// once nor forgets the ones in flight.
+    pub fn new(limits: Limits, grants: Arc<Grants>, previous: Option<&Sandbox>) -> Sandbox {
+        let permits = match previous {
+            Some(p) if p.limits.max_concurrency == limits.max_concurrency => p.permits.clone(),
+            _ => Arc::new(Semaphore::new(limits.max_concurrency as usize)),
+        };
         Sandbox {
-            permits: Semaphore::new(limits.max_concurrency as usize),
+            permits,
             limits,
             grants,
         }

@@ -27,7 +27,9 @@ pub struct Plugin {
 impl Plugin {
     /// Links a compiled component as a plugin of `kind`. Fails when it exports no contract
     /// version this host serves for that kind, imports what the host does not provide, or
-    /// is configured with `inbound = true` but does not take inbound calls.
+    /// is configured with `inbound = true` but does not take inbound calls. `previous` is
+    /// the version it replaces, if any: its admission gate carries over.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         runtime: &Runtime,
         component: &Component,
@@ -36,6 +38,7 @@ impl Plugin {
         limits: Limits,
         grants: Arc<Grants>,
         inbound: bool,
+        previous: Option<&Plugin>,
     ) -> Result<Plugin, LoadError> {
         let adapter = Adapter::find(runtime.engine(), component, kind, path)?;
         if inbound && !adapter.takes_inbound() {
@@ -49,7 +52,7 @@ impl Plugin {
             pre,
             adapter,
             inbound,
-            sandbox: Sandbox::new(limits, grants),
+            sandbox: Sandbox::new(limits, grants, previous.map(|p| &p.sandbox)),
         })
     }
 

@@ -4,11 +4,10 @@
 //! system's scheme: the plugin gets method, path, query, headers and body, verifies the
 //! caller itself, and answers status, headers and body.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
@@ -28,18 +27,26 @@ const FRAMING: [&str; 4] = [
     "keep-alive",
 ];
 
-/// `/extensions/{name}/inbound` and `/extensions/{name}/inbound/{*path}`: the path the plugin
-/// sees is taken from the URI, so the handler needs only the name.
+/// `/extensions/{name}/inbound` and `/extensions/{name}/inbound/{*path}`. The name and the
+/// path the plugin sees are read from the raw URI, not decoded: the plugin gets the path as
+/// sent, and no byte sequence in it can stop the call before the plugin.
 pub async fn handle(
     State(state): State<Arc<AppState>>,
-    Path(mut params): Path<HashMap<String, String>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let name = params.remove("name").unwrap_or_default();
+    let name = split(uri.path()).map_or("", |(name, _)| name).to_string();
     dispatch(state, name, method, uri, headers, body).await
+}
+
+/// The extension's name and the path after `/inbound` (empty when there is none), from a
+/// raw `/extensions/{name}/inbound[/...]` path.
+fn split(path: &str) -> Option<(&str, &str)> {
+    let (name, rest) = path.strip_prefix("/extensions/")?.split_once('/')?;
+    let tail = rest.strip_prefix("inbound")?;
+    (tail.is_empty() || tail.starts_with('/')).then_some((name, tail))
 }
 
 async fn dispatch(
@@ -84,15 +91,17 @@ async fn serve(
                 ApiError::new(
                     StatusCode::NOT_FOUND,
                     "unknown_inbound",
-                    format!("no extension named {name:?} takes inbound calls"),
+                    format!(
+                        "no extension named {:?} takes inbound calls",
+                        crate::text::sanitize(name, super::signed::MAX_NAME_IN_LOG)
+                    ),
                 ),
             )
         })?;
     let bytes = body::read(&headers, body, state.max_body_bytes())
         .await
         .map_err(Failure::bad_request)?;
-    let prefix = format!("/extensions/{name}/inbound");
-    let path = uri.path().strip_prefix(&prefix).unwrap_or_default();
+    let path = split(uri.path()).map_or("", |(_, path)| path);
     let request = InboundRequest {
         method: method.to_string(),
         path: if path.is_empty() {
@@ -146,4 +155,20 @@ async fn serve(
     Ok(answer
         .body(Body::from(response.body))
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split;
+
+    #[test]
+    fn name_and_path_come_from_the_raw_uri() {
+        assert_eq!(split("/extensions/relay/inbound"), Some(("relay", "")));
+        assert_eq!(
+            split("/extensions/relay/inbound/a/%ff"),
+            Some(("relay", "/a/%ff"))
+        );
+        assert_eq!(split("/extensions/relay/inboundx"), None);
+        assert_eq!(split("/extensions/relay/pulse"), None);
+    }
 }

@@ -12,6 +12,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -32,19 +33,25 @@ pub(crate) const MAX_NAME_IN_LOG: usize = 80;
 /// `POST /bots/{name}`.
 pub async fn bot(
     State(state): State<Arc<AppState>>,
-    Path(name): Path<String>,
+    path: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    let Ok(Path(name)) = path else {
+        return webhook::invalid_path();
+    };
     serve(state, Kind::Bot, name, None, headers, body).await
 }
 
 /// `GET /extensions/{name}/pulse`.
 pub async fn pulse(
     State(state): State<Arc<AppState>>,
-    Path(name): Path<String>,
+    path: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
 ) -> Response {
+    let Ok(Path(name)) = path else {
+        return webhook::invalid_path();
+    };
     let method = Some(Method::Pulse.path().to_string());
     serve(state, Kind::Extension, name, method, headers, Body::empty()).await
 }
@@ -52,10 +59,13 @@ pub async fn pulse(
 /// `POST /extensions/{name}/{method}`.
 pub async fn extension(
     State(state): State<Arc<AppState>>,
-    Path((name, method)): Path<(String, String)>,
+    path: Result<Path<(String, String)>, PathRejection>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    let Ok(Path((name, method))) = path else {
+        return webhook::invalid_path();
+    };
     serve(state, Kind::Extension, name, Some(method), headers, body).await
 }
 

@@ -72,6 +72,17 @@ pub async fn observe(
     }
 }
 
+/// The answer to a path whose percent-encoded parts do not decode to UTF-8 (`/bots/%ff`):
+/// no configured name can match it.
+pub fn invalid_path() -> Response {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_path",
+        "the path does not decode to UTF-8 text",
+    )
+    .into_response()
+}
+
 /// The plugin of `kind` named `name`, or a 404 that says no such one is configured.
 pub fn lookup<'r>(
     registry: &'r Registry,

@@ -21,6 +21,10 @@ use crate::secret::{Secret, SecretSource};
 /// Pyrus waits 60 s for a bot's answer; a longer plugin timeout could never be useful.
 pub const MAX_TIMEOUT_MS: u64 = 60_000;
 
+/// Time for a whole request body once its head arrived: Pyrus sends a body of megabytes in
+/// well under a second; a slow drip is an attack.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// A Pyrus comment or extension reply is small; 16 MiB is far past any real one.
 pub const MAX_REPLY_KB: u64 = 16 * 1024;
 
@@ -57,6 +61,29 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// Serve HTTPS with this certificate and key instead of plain HTTP.
     pub tls: Option<TlsConfig>,
+    /// `max_connections`, `header_timeout_ms`.
+    pub connections: ConnectionLimits,
+    /// `body_timeout_ms`: time for a request's whole body to arrive once its head has.
+    pub body_timeout: Duration,
+}
+
+/// How connections are bounded (`[server]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Connections open at once; past it a new one is closed at once.
+    pub max_connections: usize,
+    /// Time for a request's head (line and headers) to arrive, on a new connection and
+    /// between keep-alive requests.
+    pub header_timeout: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            max_connections: 4096,
+            header_timeout: Duration::from_secs(15),
+        }
+    }
 }
 
 /// `[server.tls]`: PEM files, resolved against the config's folder.
@@ -135,6 +162,9 @@ struct RawServer {
     #[serde(default = "default_shutdown_grace_ms")]
     shutdown_grace_ms: u64,
     tls: Option<RawTls>,
+    max_connections: Option<usize>,
+    header_timeout_ms: Option<u64>,
+    body_timeout_ms: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -165,6 +195,9 @@ impl Default for RawServer {
             watch: true,
             shutdown_grace_ms: default_shutdown_grace_ms(),
             tls: None,
+            max_connections: None,
+            header_timeout_ms: None,
+            body_timeout_ms: None,
         }
     }
 }
@@ -392,6 +425,35 @@ impl Config {
                 ),
             ));
         }
+        let mut connections = ConnectionLimits::default();
+        if let Some(n) = raw.server.max_connections {
+            if !(1..=1_000_000).contains(&n) {
+                return Err(err(
+                    "server.max_connections",
+                    format!("{n} is out of range 1..=1000000"),
+                ));
+            }
+            connections.max_connections = n;
+        }
+        if let Some(ms) = raw.server.header_timeout_ms {
+            if !(100..=600_000).contains(&ms) {
+                return Err(err(
+                    "server.header_timeout_ms",
+                    format!("{ms} is out of range 100..=600000"),
+                ));
+            }
+            connections.header_timeout = Duration::from_millis(ms);
+        }
+        let body_timeout = match raw.server.body_timeout_ms {
+            None => DEFAULT_BODY_TIMEOUT,
+            Some(ms) if (100..=600_000).contains(&ms) => Duration::from_millis(ms),
+            Some(ms) => {
+                return Err(err(
+                    "server.body_timeout_ms",
+                    format!("{ms} is out of range 100..=600000"),
+                ))
+            }
+        };
         let admin_token = match raw.admin.token {
             None => None,
             Some(raw) => Some(Arc::new(secret(Some(raw), "admin", &base, &err)?.1)),
@@ -424,6 +486,8 @@ impl Config {
                 watch: raw.server.watch,
                 shutdown_grace: Duration::from_millis(raw.server.shutdown_grace_ms),
                 tls,
+                connections,
+                body_timeout,
             },
             bots,
             extensions,

@@ -165,6 +165,7 @@ pub struct HostBuilder {
     config: String,
     env: Vec<(String, String)>,
     files: Vec<(String, Vec<u8>)>,
+    soft_open_files: Option<u64>,
 }
 
 impl Host {
@@ -175,6 +176,7 @@ impl Host {
             config: config.to_string(),
             env: Vec::new(),
             files: Vec::new(),
+            soft_open_files: None,
         }
     }
 
@@ -312,6 +314,13 @@ impl HostBuilder {
         self
     }
 
+    /// Starts the host with this soft limit on open files (the hard one unchanged), as a
+    /// service manager's default of 1024 would.
+    pub fn soft_open_files(mut self, limit: u64) -> Self {
+        self.soft_open_files = Some(limit);
+        self
+    }
+
     /// A file written into the config's folder before the host starts.
     pub fn file(mut self, name: &str, contents: impl Into<Vec<u8>>) -> Self {
         self.files.push((name.into(), contents.into()));
@@ -346,6 +355,23 @@ impl HostBuilder {
             .stderr(Stdio::piped());
         for (k, v) in &self.env {
             cmd.env(k, v);
+        }
+        if let Some(soft) = self.soft_open_files {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: between fork and exec only getrlimit/setrlimit run, which are
+            // async-signal-safe and touch only the struct passed to them.
+            unsafe {
+                cmd.pre_exec(move || {
+                    let mut limit = libc::rlimit {
+                        rlim_cur: 0,
+                        rlim_max: 0,
+                    };
+                    libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+                    limit.rlim_cur = soft.min(limit.rlim_max);
+                    libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+                    Ok(())
+                });
+            }
         }
         cmd
     }

@@ -40,10 +40,13 @@ pub fn serve(config_path: PathBuf) -> anyhow::Result<ExitCode> {
     let state = Arc::new(
         AppState::new(host.runtime, host.registry, config.server.max_body_bytes)
             .with_metrics(metrics)
+            .with_body_timeout(config.server.body_timeout)
             .with_admin_token(config.admin_token.clone()),
     );
     let reloader = Reloader::new(&config, state.clone(), host.cache);
     let grace = config.server.shutdown_grace;
+    let limits = config.server.connections;
+    raise_open_files_limit();
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.server.listen)
             .await
@@ -59,11 +62,11 @@ pub fn serve(config_path: PathBuf) -> anyhow::Result<ExitCode> {
             Some(tls) => {
                 tracing::info!(%addr, tls = true, "listening");
                 let listener = server::tls::TlsListener::new(listener, tls)?;
-                run(listener, router, grace).await
+                run(listener, router, limits, grace).await
             }
             None => {
                 tracing::info!(%addr, tls = false, "listening");
-                run(listener, router, grace).await
+                run(listener, router, limits, grace).await
             }
         }
     })
@@ -71,33 +74,52 @@ pub fn serve(config_path: PathBuf) -> anyhow::Result<ExitCode> {
 
 /// Serves until SIGTERM or Ctrl-C, then stops accepting and lets calls in flight finish,
 /// for at most `grace`.
-async fn run<L>(listener: L, router: axum::Router, grace: Duration) -> anyhow::Result<ExitCode>
+async fn run<L>(
+    listener: L,
+    router: axum::Router,
+    limits: server::listen::ConnectionLimits,
+    grace: Duration,
+) -> anyhow::Result<ExitCode>
 where
     L: axum::serve::Listener,
-    L::Addr: std::fmt::Debug,
 {
-    let (stopping_tx, mut stopping) = tokio::sync::watch::channel(false);
-    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        let _ = stopping_tx.send(true);
-    });
-    let deadline = async move {
-        let _ = stopping.wait_for(|stopping| *stopping).await;
-        tokio::time::sleep(grace).await;
-    };
-    tokio::select! {
-        served = server => {
-            served.context("server failed")?;
+    match server::listen::serve(listener, router, limits, shutdown_signal(), grace).await {
+        server::listen::Stopped::Drained => {
             tracing::info!("stopped: every call in flight finished");
-            Ok(ExitCode::SUCCESS)
         }
-        () = deadline => {
-            tracing::warn!(
-                grace_ms = grace.as_millis() as u64,
-                "stopped: calls still in flight after the shutdown grace period were cut off"
-            );
-            Ok(ExitCode::SUCCESS)
+        server::listen::Stopped::CutOff => tracing::warn!(
+            grace_ms = grace.as_millis() as u64,
+            "stopped: calls still in flight after the shutdown grace period were cut off"
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Raises the soft limit on open files to the hard one: every connection is a file, and
+/// the soft limit a service starts with (often 1024) is far below what a host should take.
+fn raise_open_files_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed to them.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return;
         }
+        let soft = limit.rlim_cur;
+        if limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                limit.rlim_cur = soft;
+            }
+        }
+        tracing::info!(
+            was = soft,
+            now = limit.rlim_cur,
+            hard = limit.rlim_max,
+            "open files limit"
+        );
     }
 }
 

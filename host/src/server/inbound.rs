@@ -98,7 +98,7 @@ async fn serve(
                 ),
             )
         })?;
-    let bytes = body::read(&headers, body, state.max_body_bytes())
+    let bytes = body::read(&headers, body, state.max_body_bytes(), state.body_timeout)
         .await
         .map_err(Failure::bad_request)?;
     let path = split(uri.path()).map_or("", |(_, path)| path);

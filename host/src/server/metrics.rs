@@ -46,6 +46,15 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
         "pyrus_reload_failures_total",
         "Reloads that failed or could not apply everything"
     );
+    metrics::describe_counter!(
+        "pyrus_connections_closed_total",
+        "Connections the host closed: over max_connections (limit), a request head too slow \
+         or an idle keep-alive (header_timeout), or an error"
+    );
+    metrics::describe_counter!(
+        "pyrus_body_timeouts_total",
+        "Requests whose body did not arrive within body_timeout_ms"
+    );
     Ok(handle)
 }
 
@@ -65,6 +74,16 @@ pub fn record_call(kind: Kind, name: &str, outcome: &'static str, elapsed: Durat
     )
     .increment(1);
     metrics::histogram!("pyrus_call_duration_seconds", &labels).record(elapsed.as_secs_f64());
+}
+
+/// Records a connection the host closed, and why.
+pub fn record_connection_closed(reason: &'static str) {
+    metrics::counter!("pyrus_connections_closed_total", "reason" => reason).increment(1);
+}
+
+/// Records a request whose body was too slow.
+pub fn record_body_timeout() {
+    metrics::counter!("pyrus_body_timeouts_total").increment(1);
 }
 
 /// Records a reload and whether it applied everything.

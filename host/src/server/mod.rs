@@ -5,6 +5,7 @@ mod body;
 pub mod error;
 mod health;
 mod inbound;
+pub mod listen;
 pub mod metrics;
 pub mod reloads;
 mod signed;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub registry: ArcSwap<Registry>,
     /// `server.max_body_bytes`; a reload may change it.
     pub max_body_bytes: AtomicUsize,
+    /// `server.body_timeout_ms` (fixed at start).
+    pub body_timeout: std::time::Duration,
     pub reload_status: Mutex<ReloadStatus>,
     /// `[admin] token`; a reload may set, change or clear it.
     pub admin_token: ArcSwapOption<Secret>,
@@ -48,6 +51,7 @@ impl AppState {
             runtime,
             registry: ArcSwap::from_pointee(registry),
             max_body_bytes: AtomicUsize::new(max_body_bytes),
+            body_timeout: crate::config::DEFAULT_BODY_TIMEOUT,
             reload_status: Mutex::new(ReloadStatus::default()),
             admin_token: ArcSwapOption::empty(),
             stats: stats::CallStats::default(),
@@ -59,6 +63,12 @@ impl AppState {
     /// Serves `/metrics` from this recorder.
     pub fn with_metrics(mut self, handle: PrometheusHandle) -> Self {
         self.metrics = Some(handle);
+        self
+    }
+
+    /// Gives a request's body `timeout` to arrive.
+    pub fn with_body_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.body_timeout = timeout;
         self
     }
 

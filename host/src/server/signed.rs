@@ -119,9 +119,14 @@ impl Call<'_> {
         let registry = self.state.registry.load_full();
         let plugin = webhook::lookup(&registry, self.kind, self.name)?;
         let method = method.map(parse_method).transpose()?;
-        let bytes = body::read(self.headers, body, self.state.max_body_bytes())
-            .await
-            .map_err(Failure::bad_request)?;
+        let bytes = body::read(
+            self.headers,
+            body,
+            self.state.max_body_bytes(),
+            self.state.body_timeout,
+        )
+        .await
+        .map_err(Failure::bad_request)?;
         let unsigned_ok = method == Some(Method::Pulse);
         webhook::verify(self.headers, &plugin.secret, &bytes, unsigned_ok)?;
         let text = webhook::utf8(bytes)?;

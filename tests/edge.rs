@@ -175,3 +175,35 @@ fn a_body_that_does_not_arrive_in_time_gets_408() {
         "{answer}"
     );
 }
+
+#[test]
+fn a_busy_plugin_refuses_before_the_body_is_read() {
+    let config = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n{}",
+        support::misbehaving(
+            "bots",
+            "EDGE_SECRET",
+            &[("single", "sleep", "timeout_ms = 3_000\nmax_concurrency = 1")]
+        )
+    );
+    let host = Host::builder(&config).env("EDGE_SECRET", SECRET).start();
+    std::thread::scope(|s| {
+        // Holds the plugin's one permit for 3 s.
+        let first = s.spawn(|| host.post_signed("/bots/single", SECRET, b"{}"));
+        std::thread::sleep(Duration::from_millis(300));
+        // A call announcing a megabyte it never sends: the 503 comes without it.
+        let mut stream = TcpStream::connect(addr(&host)).unwrap();
+        stream
+            .write_all(b"POST /bots/single HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n")
+            .unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        let mut answer = vec![0u8; 4096];
+        let n = stream.read(&mut answer).expect("an answer before the body");
+        let answer = String::from_utf8_lossy(&answer[..n]).to_string();
+        assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+        assert!(answer.contains("plugin_busy"), "{answer}");
+        assert_eq!(first.join().unwrap().status, 500);
+    });
+}

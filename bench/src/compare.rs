@@ -250,7 +250,8 @@ pub fn inprocess_with(
     let warmed = std::sync::Barrier::new(threads);
     let call = || async {
         let request = Request::Bot(body.clone());
-        let reply = bot.plugin.call(runtime, info(), request).await?;
+        let admission = bot.plugin.admit(runtime)?;
+        let reply = bot.plugin.call(runtime, admission, info(), request).await?;
         if matches!(reply, Reply::Json(None)) && settings.is_none() {
             bail!("no reply");
         }

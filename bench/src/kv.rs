@@ -114,7 +114,12 @@ pub fn run(repo: &Path, ops: usize, calls: usize) -> anyhow::Result<()> {
                     let started = Instant::now();
                     loaded
                         .plugin
-                        .call(runtime, info, Request::Bot(body.to_string()))
+                        .call(
+                            runtime,
+                            loaded.plugin.admit(runtime)?,
+                            info,
+                            Request::Bot(body.to_string()),
+                        )
                         .await?;
                     if i >= 100 {
                         times.push(started.elapsed());

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::{Store, Trap};
 
 use super::contract::{InboundResponse, Reply};
@@ -43,31 +43,46 @@ impl Sandbox {
     }
 }
 
+/// A call's place in its plugin's and the pool's gates, taken before anything else is done
+/// for the call (the body is not read yet), and held until the call ends.
+pub struct Admission {
+    _plugin: OwnedSemaphorePermit,
+    _pool: OwnedSemaphorePermit,
+}
+
 impl Runtime {
-    /// Runs `body` with a fresh store for one call, within the plugin's `sandbox`.
+    /// Admits one call of the plugin in `sandbox`, or fails at once, rather than queueing
+    /// without bound, when the plugin already runs `max_concurrency` calls
+    /// ([`CallError::PluginBusy`]) or the instance pool is full ([`CallError::Busy`]).
+    pub fn admit(&self, sandbox: &Sandbox) -> Result<Admission, CallError> {
+        let plugin = (sandbox.permits.clone())
+            .try_acquire_owned()
+            .map_err(|_| CallError::PluginBusy(sandbox.limits.max_concurrency))?;
+        let pool = (self.pool_permits.clone())
+            .try_acquire_owned()
+            .map_err(|_| CallError::Busy)?;
+        Ok(Admission {
+            _plugin: plugin,
+            _pool: pool,
+        })
+    }
+
+    /// Runs `body` with a fresh store for one admitted call, within the plugin's `sandbox`.
     ///
     /// `body` instantiates and calls the plugin; the store is dropped afterwards, whatever
-    /// happened, so no state survives the call. Fails at once, rather than queueing without
-    /// bound, when the plugin already runs `max_concurrency` calls
-    /// ([`CallError::PluginBusy`]) or the instance pool is full ([`CallError::Busy`]).
+    /// happened, so no state survives the call.
     pub async fn run_call<R>(
         &self,
         sandbox: &Sandbox,
+        admission: Admission,
         body: impl AsyncFnOnce(&mut Store<CallState>) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
         let limits = &sandbox.limits;
-        let _plugin_permit = sandbox
-            .permits
-            .try_acquire()
-            .map_err(|_| CallError::PluginBusy(limits.max_concurrency))?;
-        let _pool_permit = self
-            .pool_permits
-            .try_acquire()
-            .map_err(|_| CallError::Busy)?;
         let caps = self.capabilities.states(&sandbox.grants);
         let mut store = new_store(&self.engine, limits, self.settings.fuel, caps);
         let outcome = tokio::time::timeout(limits.timeout, body(&mut store)).await;
         store.data().caps.finish();
+        drop(admission);
         match outcome {
             Err(_elapsed) => Err(CallError::Timeout(limits.timeout)),
             Ok(Ok(value)) => Ok(value),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use wasmtime::component::{Component, InstancePre};
 
-use super::call::{check, ReplyShape, Sandbox};
+use super::call::{check, Admission, ReplyShape, Sandbox};
 use super::contract::{Adapter, CallInfo, Reply, Request};
 use super::error::{CallError, LoadError};
 use super::limits::Limits;
@@ -67,12 +67,19 @@ impl Plugin {
         self.inbound
     }
 
-    /// Runs one call in a fresh instance, then checks the reply: a bot's is one JSON
+    /// Takes this call's place in the plugin's and the pool's gates: do it before reading
+    /// the request, so that a refused call costs nothing.
+    pub fn admit(&self, runtime: &Runtime) -> Result<Admission, CallError> {
+        runtime.admit(&self.sandbox)
+    }
+
+    /// Runs one admitted call in a fresh instance, then checks the reply: a bot's is one JSON
     /// object, an extension's any JSON, an inbound response a real HTTP status; each within
     /// `max_reply_kb`.
     pub async fn call(
         &self,
         runtime: &Runtime,
+        admission: Admission,
         info: CallInfo,
         request: Request,
     ) -> Result<Reply, CallError> {
@@ -82,7 +89,7 @@ impl Plugin {
         };
         let (pre, adapter) = (&self.pre, &self.adapter);
         let result = runtime
-            .run_call(&self.sandbox, async move |store| {
+            .run_call(&self.sandbox, admission, async move |store| {
                 let instance = pre.instantiate_async(&mut *store).await?;
                 adapter.call(store, instance, &info, &request).await
             })

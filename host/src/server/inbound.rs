@@ -98,6 +98,10 @@ async fn serve(
                 ),
             )
         })?;
+    let what = format!("extension {name} inbound");
+    // Admitted before the body is read: a call refused as busy costs no body.
+    let admission = (extension.plugin.admit(&state.runtime))
+        .map_err(|e| webhook::call_failure(&what, e, StatusCode::BAD_REQUEST))?;
     let bytes = body::read(&headers, body, state.max_body_bytes(), state.body_timeout)
         .await
         .map_err(Failure::bad_request)?;
@@ -117,10 +121,9 @@ async fn serve(
         body: bytes.to_vec(),
     };
     let info = webhook::call_info(name, Attempt::default(), &headers, &extension.settings);
-    let what = format!("extension {name} inbound");
     let reply = extension
         .plugin
-        .call(&state.runtime, info, Request::Inbound(request))
+        .call(&state.runtime, admission, info, Request::Inbound(request))
         .await
         .map_err(|e| webhook::call_failure(&what, e, StatusCode::BAD_REQUEST))?;
     let Reply::Inbound(response) = reply else {

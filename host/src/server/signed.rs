@@ -2,9 +2,10 @@
 //! extension's base URL `/extensions/{name}`, `GET /pulse` and
 //! `POST /{authorize|toggle|event|sendmessage|createdialog|getavailablenumbers}`.
 //!
-//! Order of checks: known plugin (404) → known method (404) → body within the limit (413)
-//! → signature over the raw bytes (403; the plugin never sees an unsigned body) → UTF-8
-//! JSON object (400) → plugin. On `/pulse` a missing `X-Pyrus-Sig` is allowed (one
+//! Order of checks: known plugin (404) → known method (404) → admission (503 when the
+//! plugin or the pool is busy, before any body is read) → body within the limit and time
+//! (413, 408) → signature over the raw bytes (403; the plugin never sees an unsigned body)
+//! → UTF-8 JSON object (400) → plugin. On `/pulse` a missing `X-Pyrus-Sig` is allowed (one
 //! documented revision of the protocol omits it there), but a present and wrong one is
 //! refused. A plugin error is answered 500 for bots (so that Pyrus retries), 400 for
 //! extensions, unless the plugin chose a status.
@@ -119,6 +120,13 @@ impl Call<'_> {
         let registry = self.state.registry.load_full();
         let plugin = webhook::lookup(&registry, self.kind, self.name)?;
         let method = method.map(parse_method).transpose()?;
+        let what = match method {
+            None => format!("bot {}", self.name),
+            Some(m) => format!("extension {} /{m}", self.name),
+        };
+        let refused = |e| webhook::call_failure(&what, e, plugin_error_status(self.kind));
+        // Admitted before the body is read: a call refused as busy costs no body.
+        let admission = plugin.plugin.admit(&self.state.runtime).map_err(refused)?;
         let bytes = body::read(
             self.headers,
             body,
@@ -144,11 +152,10 @@ impl Call<'_> {
             }
         };
         let info = webhook::call_info(self.name, self.attempt, self.headers, &plugin.settings);
-        let what = match method {
-            None => format!("bot {}", self.name),
-            Some(m) => format!("extension {} /{m}", self.name),
-        };
-        match plugin.plugin.call(&self.state.runtime, info, request).await {
+        let called = plugin
+            .plugin
+            .call(&self.state.runtime, admission, info, request);
+        match called.await {
             Ok(Reply::Json(json)) => Ok(webhook::reply(json)),
             Ok(Reply::Inbound(_)) => Err(webhook::call_failure(
                 &what,

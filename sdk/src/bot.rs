@@ -35,8 +35,12 @@ pub trait Bot {
 /// Parses the body, runs `B`, and serializes its reply: what the exported `handle` does.
 /// Call it in native tests to exercise a bot end to end on JSON text.
 pub fn handle_json<B: Bot>(call: &CallInfo, body: String) -> Result<Option<String>, PluginError> {
-    let request = BotRequest::parse_owned(body)
-        .map_err(|e| PluginError::bad_request(format!("the body is not a bot request: {e}")))?;
+    let request = BotRequest::parse_owned(body).map_err(|e| {
+        PluginError::bad_request(format!(
+            "the body is not a bot request: {}",
+            crate::model::de::json_error(&e)
+        ))
+    })?;
     Ok(B::handle(request, call)?.map(|reply| reply.to_json()))
 }
 
@@ -80,4 +84,31 @@ macro_rules! export_bot {
             );
         };
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Bot, BotReply, BotRequest, CallInfo, PluginError};
+
+    struct Echo;
+
+    impl Bot for Echo {
+        fn handle(_: BotRequest, _: &CallInfo) -> Result<Option<BotReply>, PluginError> {
+            Ok(None)
+        }
+    }
+
+    #[test]
+    fn a_body_that_does_not_parse_is_described_without_its_values() {
+        for body in [
+            r#"{"task": "secret-text-1"}"#,
+            r#"{"task_id": {"x": "secret-text-2"}}"#,
+            "not json secret-text-3",
+        ] {
+            let e = super::handle_json::<Echo>(&CallInfo::new("b"), body.into()).unwrap_err();
+            assert_eq!(e.code, "invalid_request");
+            assert!(!e.message.contains("secret-text"), "{}", e.message);
+            assert!(e.message.contains("line 1 column"), "{}", e.message);
+        }
+    }
 }

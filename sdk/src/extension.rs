@@ -190,7 +190,12 @@ pub fn handle_json<E: Extension>(
     body: String,
 ) -> Result<Option<String>, PluginError> {
     fn parse<T>(r: Result<T, serde_json::Error>) -> Result<T, PluginError> {
-        r.map_err(|e| PluginError::bad_request(format!("the body is not understood: {e}")))
+        r.map_err(|e| {
+            PluginError::bad_request(format!(
+                "the body is not understood: {}",
+                crate::model::de::json_error(&e)
+            ))
+        })
     }
     fn json(value: impl Serialize) -> Option<String> {
         Some(serde_json::to_string(&value).expect("replies always serialize"))

@@ -121,7 +121,8 @@ impl Response {
 
     /// The body decoded as JSON.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, HttpError> {
-        serde_json::from_slice(&self.body).map_err(|e| HttpError::Json(e.to_string()))
+        serde_json::from_slice(&self.body)
+            .map_err(|e| HttpError::Json(crate::model::de::json_error(&e)))
     }
 
     /// The body as text (invalid UTF-8 replaced).
@@ -152,7 +153,17 @@ impl fmt::Display for HttpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             HttpError::Denied => write!(f, "the host denied the request (allowed_outbound_hosts)"),
-            HttpError::InvalidUrl(url) => write!(f, "invalid URL {url:?}"),
+            // Without its query or fragment: they may carry tokens.
+            HttpError::InvalidUrl(url) => {
+                let shown: String = url
+                    .split(['?', '#'])
+                    .next()
+                    .unwrap_or("")
+                    .chars()
+                    .take(100)
+                    .collect();
+                write!(f, "invalid URL {shown:?}")
+            }
             HttpError::ResponseTooLarge => write!(f, "the response is over the host's limit"),
             HttpError::Timeout => write!(f, "no response in time"),
             HttpError::Json(e) => write!(f, "the response is not the JSON expected: {e}"),

@@ -53,7 +53,10 @@ impl InboundRequest {
     /// The body decoded as JSON; a 400 `invalid_request` error otherwise.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, crate::PluginError> {
         serde_json::from_slice(&self.body).map_err(|e| {
-            crate::PluginError::bad_request(format!("the body is not understood: {e}"))
+            crate::PluginError::bad_request(format!(
+                "the body is not understood: {}",
+                crate::model::de::json_error(&e)
+            ))
         })
     }
 }

@@ -50,10 +50,8 @@ impl<T: Default + DeserializeOwned> Lazy<T> {
                     // body's text, which is the customer's data, into the log.
                     let what = std::any::type_name::<T>();
                     crate::log::warn(format!(
-                        "ignoring a part of the task ({what}): {:?} error at line {} column {}",
-                        e.classify(),
-                        e.line(),
-                        e.column()
+                        "ignoring a part of the task ({what}): {}",
+                        json_error(&e)
                     ));
                     T::default()
                 })
@@ -99,4 +97,15 @@ impl<T: Default + DeserializeOwned + std::fmt::Debug> std::fmt::Debug for Lazy<T
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.get().fmt(f)
     }
+}
+
+/// What kind of JSON error, and where: never serde's message, which quotes the input (the
+/// customer's data, a token) into an error that reaches the caller and the host log.
+pub(crate) fn json_error(e: &serde_json::Error) -> String {
+    format!(
+        "{:?} error at line {} column {}",
+        e.classify(),
+        e.line(),
+        e.column()
+    )
 }

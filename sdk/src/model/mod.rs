@@ -2,7 +2,7 @@
 //! plugin logic can be unit-tested with plain `cargo test`.
 
 mod comment;
-mod de;
+pub(crate) mod de;
 mod enums;
 mod extension;
 mod field;

@@ -752,6 +752,21 @@ mod tests {
     }
 
     #[test]
+    fn the_redis_url_may_come_from_the_environment_and_never_shows_its_password() {
+        std::env::set_var("PYRUS_CFG_REDIS_URL", "redis://:hunter2@10.0.0.5:6379/1");
+        let c = parse("[store]\nbackend = \"redis\"\nurl = { env = \"PYRUS_CFG_REDIS_URL\" }\n")
+            .unwrap();
+        let shown = format!("{c:?}");
+        assert!(
+            shown.contains("10.0.0.5:6379") && !shown.contains("hunter2"),
+            "{shown}"
+        );
+        let e = parse("[store]\nbackend = \"redis\"\nurl = { env = \"PYRUS_CFG_UNSET_URL\" }\n")
+            .unwrap_err();
+        assert_eq!(e.key, "store.url");
+    }
+
+    #[test]
     fn inline_secret_is_refused() {
         let e = parse("[bots.a]\nplugin = \"a.wasm\"\nsecret = \"plain\"\n").unwrap_err();
         assert_eq!(e.key, "bots.a.secret");

@@ -156,7 +156,8 @@ pub struct KvState {
 struct RawStore {
     backend: Option<String>,
     path: Option<PathBuf>,
-    url: Option<String>,
+    /// A string, or `{ env = "VAR" }` / `{ file = "PATH" }` when it holds a password.
+    url: Option<toml::Value>,
     max_key_bytes: Option<usize>,
     max_value_kb: Option<usize>,
     max_total_kb: Option<u64>,
@@ -226,9 +227,28 @@ impl Capability for KeyValue {
                         "is for backend = \"redb\"",
                     ));
                 }
-                let url = raw.url.ok_or_else(|| {
-                    GrantError::new(section.key("url"), "missing: redis://host:port/db")
-                })?;
+                let url = match raw.url {
+                    None => {
+                        return Err(GrantError::new(
+                            section.key("url"),
+                            "missing: redis://host:port/db",
+                        ))
+                    }
+                    Some(toml::Value::String(url)) => url,
+                    Some(other) => {
+                        let source: crate::secret::SecretSource =
+                            other.try_into().map_err(|_| {
+                                GrantError::new(
+                                    section.key("url"),
+                                    "a URL, { env = \"VAR\" } or { file = \"PATH\" }",
+                                )
+                            })?;
+                        let secret = source
+                            .resolve(&section.base)
+                            .map_err(|e| GrantError::new(section.key("url"), e.to_string()))?;
+                        String::from_utf8_lossy(secret.expose()).into_owned()
+                    }
+                };
                 if !url.starts_with("redis://") && !url.starts_with("rediss://") {
                     return Err(GrantError::new(
                         section.key("url"),

@@ -254,12 +254,13 @@ fn mismatch(exports: &[String], kind: Kind) -> String {
         [] => "nothing".to_string(),
         list => list.join(", "),
     };
-    let article = match kind {
+    let article = |kind| match kind {
         Kind::Bot => "a",
         Kind::Extension => "an",
     };
     let mut reason = format!(
-        "it exports {found}; {article} {} must export {served}",
+        "it exports {found}; {} {} must export {served}",
+        article(kind),
         kind.as_str()
     );
     let other = match kind {
@@ -268,7 +269,8 @@ fn mismatch(exports: &[String], kind: Kind) -> String {
     };
     if exports.iter().any(|e| e.starts_with(other.1)) {
         reason.push_str(&format!(
-            " (it is a {}: configure it under [{}])",
+            " (it is {} {}: configure it under [{}])",
+            article(other.0),
             other.0.as_str(),
             other.0.section()
         ));
@@ -376,7 +378,10 @@ mod tests {
             r.contains("pyrus:plugin/bot@0.1.0 or pyrus:plugin/bot@0.2.0"),
             "{r}"
         );
-        assert!(r.contains("configure it under [extensions]"), "{r}");
+        assert!(
+            r.contains("(it is an extension: configure it under [extensions])"),
+            "{r}"
+        );
         let r = mismatch(&["pyrus:plugin/bot@0.9.0".into()], Kind::Bot);
         assert!(r.contains("newer contract"), "{r}");
         assert!(mismatch(&[], Kind::Extension).contains("it exports nothing"));

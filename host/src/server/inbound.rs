@@ -98,10 +98,11 @@ async fn serve(
                 ),
             )
         })?;
-    let what = format!("extension {name} inbound");
+    // Named only when a call fails: no string is built for a call that succeeds.
+    let what = || format!("extension {name} inbound");
     // Admitted before the body is read: a call refused as busy costs no body.
     let admission = (extension.plugin.admit(&state.runtime))
-        .map_err(|e| webhook::call_failure(&what, e, StatusCode::BAD_REQUEST))?;
+        .map_err(|e| webhook::call_failure(&what(), e, StatusCode::BAD_REQUEST))?;
     let bytes = body::read(&headers, body, state.max_body_bytes(), state.body_timeout)
         .await
         .map_err(Failure::bad_request)?;
@@ -125,10 +126,10 @@ async fn serve(
         .plugin
         .call(&state.runtime, admission, info, Request::Inbound(request))
         .await
-        .map_err(|e| webhook::call_failure(&what, e, StatusCode::BAD_REQUEST))?;
+        .map_err(|e| webhook::call_failure(&what(), e, StatusCode::BAD_REQUEST))?;
     let Reply::Inbound(response) = reply else {
         return Err(webhook::call_failure(
-            &what,
+            &what(),
             crate::runtime::CallError::InvalidReply("a webhook reply to an inbound call".into()),
             StatusCode::INTERNAL_SERVER_ERROR,
         ));

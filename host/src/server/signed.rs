@@ -120,11 +120,12 @@ impl Call<'_> {
         let registry = self.state.registry.load_full();
         let plugin = webhook::lookup(&registry, self.kind, self.name)?;
         let method = method.map(parse_method).transpose()?;
-        let what = match method {
+        // Named only when a call fails: no string is built for a call that succeeds.
+        let what = || match method {
             None => format!("bot {}", self.name),
             Some(m) => format!("extension {} /{m}", self.name),
         };
-        let refused = |e| webhook::call_failure(&what, e, plugin_error_status(self.kind));
+        let refused = |e| webhook::call_failure(&what(), e, plugin_error_status(self.kind));
         // Admitted before the body is read: a call refused as busy costs no body.
         let admission = plugin.plugin.admit(&self.state.runtime).map_err(refused)?;
         let bytes = body::read(
@@ -158,12 +159,12 @@ impl Call<'_> {
         match called.await {
             Ok(Reply::Json(json)) => Ok(webhook::reply(json)),
             Ok(Reply::Inbound(_)) => Err(webhook::call_failure(
-                &what,
+                &what(),
                 crate::runtime::CallError::InvalidReply("an inbound response to a webhook".into()),
                 StatusCode::INTERNAL_SERVER_ERROR,
             )),
             Err(e) => Err(webhook::call_failure(
-                &what,
+                &what(),
                 e,
                 plugin_error_status(self.kind),
             )),

@@ -60,7 +60,7 @@ impl From<WitError> for PluginError {
 }
 
 /// A call from the external system an extension bridges (`inbound-request`).
-#[derive(ComponentType, Lower, Debug, Clone)]
+#[derive(ComponentType, Lower, Clone)]
 #[component(record)]
 pub struct InboundRequest {
     pub method: String,
@@ -71,7 +71,7 @@ pub struct InboundRequest {
 }
 
 /// The plugin's answer to an inbound call (`inbound-response`).
-#[derive(ComponentType, Lift, Debug, Clone)]
+#[derive(ComponentType, Lift, Clone)]
 #[component(record)]
 pub struct InboundResponse {
     pub status: u16,
@@ -137,8 +137,8 @@ impl fmt::Display for Method {
     }
 }
 
-/// What a call asks of a plugin, whatever its kind and contract version.
-#[derive(Debug)]
+/// What a call asks of a plugin, whatever its kind and contract version. Its `Debug` shows
+/// the kind and sizes only: a body holds an `access_token` and the customer's data.
 pub enum Request {
     /// A bot webhook: the JSON body.
     Bot(String),
@@ -146,6 +146,42 @@ pub enum Request {
     Webhook(Method, String),
     /// A call from the external system an extension bridges.
     Inbound(InboundRequest),
+}
+
+/// Header names only, and sizes: values and bodies may hold secrets (cookies, tokens).
+impl fmt::Debug for InboundRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(k, _)| k.as_str()).collect();
+        write!(
+            f,
+            "InboundRequest({} {} bytes, headers {names:?})",
+            self.method,
+            self.body.len()
+        )
+    }
+}
+
+/// Header names only, and sizes, as for the request.
+impl fmt::Debug for InboundResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(k, _)| k.as_str()).collect();
+        write!(
+            f,
+            "InboundResponse({} {} bytes, headers {names:?})",
+            self.status,
+            self.body.len()
+        )
+    }
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Request::Bot(body) => write!(f, "Bot({} bytes)", body.len()),
+            Request::Webhook(method, body) => write!(f, "Webhook({method}, {} bytes)", body.len()),
+            Request::Inbound(r) => write!(f, "{r:?}"),
+        }
+    }
 }
 
 /// What the plugin answered.
@@ -345,6 +381,29 @@ pub fn link<T>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_debug_shows_no_body_or_headers() {
+        let shown = format!(
+            "{:?} {:?}",
+            Request::Bot(r#"{"access_token":"tok-secret"}"#.into()),
+            Request::Inbound(InboundRequest {
+                method: "POST".into(),
+                path: "/hook".into(),
+                query: None,
+                headers: vec![("x-secret".into(), "hdr-value".into())],
+                body: b"body-value!".to_vec(),
+            })
+        );
+        assert!(
+            !shown.contains("tok-secret") && !shown.contains("value"),
+            "{shown}"
+        );
+        assert_eq!(
+            shown,
+            r#"Bot(29 bytes) InboundRequest(POST 11 bytes, headers ["x-secret"])"#
+        );
+    }
 
     #[test]
     fn paths_round_trip() {

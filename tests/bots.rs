@@ -387,7 +387,7 @@ fn copy_field_bot_copies_from_bot_settings() {
 
 #[test]
 fn healthz_lists_the_loaded_bots() {
-    let r = host().get("/healthz");
+    let r = host().health();
     assert_eq!(r.status, 200);
     let h = r.json();
     assert_eq!(h["status"], "ok");
@@ -512,6 +512,7 @@ fn sign_prints_the_signature_with_only_that_bots_secret_available() {
          [bots.other]\nplugin = \"{plugins}/hello_bot.wasm\"\nsecret = { env = \"E2E_UNSET_FOR_SIGN\" }\n",
     )
     .file("hello.key", format!("{HELLO_SECRET}\n"))
+    .without_admin_token()
     .prepare();
     let body = dir.path().join("body.json");
     std::fs::write(&body, fixture("comment-event.json")).unwrap();

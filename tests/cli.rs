@@ -32,7 +32,7 @@ fn run(cmd: &mut Command) -> (i32, String, String) {
 
 /// Writes `config` (with `{plugins}` filled in) into a temporary folder.
 fn config_file(config: &str) -> (tempfile::TempDir, std::path::PathBuf) {
-    let (dir, path) = Host::builder(config).prepare();
+    let (dir, path) = Host::builder(config).without_admin_token().prepare();
     (dir, path)
 }
 

@@ -184,7 +184,7 @@ fn an_extension_that_only_sends_messages_declines_the_rest_with_501() {
 
 #[test]
 fn healthz_names_the_contract_each_plugin_targets() {
-    let h: Value = host().get("/healthz").json();
+    let h: Value = host().health().json();
     let contract = |section: &str, name: &str| {
         h[section]
             .as_array()

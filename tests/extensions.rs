@@ -226,7 +226,7 @@ fn plugin_failures_map_to_statuses() {
 
 #[test]
 fn healthz_lists_extensions() {
-    let h = host().get("/healthz").json();
+    let h = host().health().json();
     let names: Vec<&str> = h["extensions"]
         .as_array()
         .unwrap()

@@ -334,8 +334,15 @@ fn tls_with_a_bad_key_refuses_to_start_and_says_why() {
 
 #[test]
 fn admin_page_is_off_without_a_token_and_refused_without_it() {
-    let host = Host::builder(&config("")).env("OPS_SECRET", SECRET).start();
+    let host = Host::builder(&config(""))
+        .without_admin_token()
+        .env("OPS_SECRET", SECRET)
+        .start();
     assert_eq!(host.get("/admin").status, 404);
+    // Without a token, /healthz is the summary for anyone.
+    let h = host.get("/healthz").json();
+    assert_eq!(h["status"], "ok");
+    assert!(h.get("reload").is_none(), "{h}");
 
     let host = Host::builder(&config("[admin]\ntoken = { env = \"OPS_ADMIN_TOKEN\" }"))
         .env("OPS_SECRET", SECRET)
@@ -353,6 +360,87 @@ fn admin_page_is_off_without_a_token_and_refused_without_it() {
     assert_eq!(page.status, 200);
     assert!(page.body.contains("hello") && page.body.contains("echo"));
     assert!(!page.body.contains(SECRET) && !page.body.contains(ADMIN_TOKEN));
+}
+
+#[test]
+fn healthz_shows_details_only_to_the_admin() {
+    let host = Host::builder(&config("[admin]\ntoken = { env = \"OPS_ADMIN_TOKEN\" }"))
+        .env("OPS_SECRET", SECRET)
+        .env("OPS_ADMIN_TOKEN", ADMIN_TOKEN)
+        .start();
+    let bearer = |t: &str| format!("Bearer {t}");
+    for public in [
+        host.get("/healthz"),
+        host.get_with("/healthz", &[("Authorization", &bearer("wrong"))]),
+        host.get_with("/healthz", &[("Cookie", "pyrus_admin=99999999999.00")]),
+    ] {
+        assert_eq!(public.status, 200);
+        let h = public.json();
+        assert_eq!(h["status"], "ok");
+        assert_eq!(
+            (h["bots"].as_u64(), h["extensions"].as_u64()),
+            (Some(3), Some(1))
+        );
+        assert_eq!(h["failed"], 0);
+        // No plugin paths, hashes, limits or reload text.
+        assert!(
+            !public.body.contains(".wasm") && h.get("reload").is_none(),
+            "{h}"
+        );
+    }
+    let admin = host.get_with("/healthz", &[("Authorization", &bearer(ADMIN_TOKEN))]);
+    let h = admin.json();
+    let hello = h["bots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == "hello");
+    let hello = hello.unwrap_or_else(|| panic!("{h}"));
+    assert!(hello["plugin"].as_str().unwrap().ends_with(".wasm"));
+    assert!(h.get("reload").is_some());
+}
+
+#[test]
+fn the_admin_cookie_is_a_session_not_the_token() {
+    let host = Host::builder(&config("[admin]\ntoken = { env = \"OPS_ADMIN_TOKEN\" }"))
+        .env("OPS_SECRET", SECRET)
+        .env("OPS_ADMIN_TOKEN", ADMIN_TOKEN)
+        .start();
+    let answer = host.raw_request(&format!(
+        "GET /admin?token={ADMIN_TOKEN} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    ));
+    assert!(answer.starts_with("HTTP/1.1 303"), "{answer}");
+    let set_cookie = answer
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .unwrap_or_else(|| panic!("no cookie: {answer}"));
+    assert!(!set_cookie.contains(ADMIN_TOKEN), "{set_cookie}");
+    for attribute in [
+        "HttpOnly",
+        "SameSite=Strict",
+        "Max-Age=43200",
+        "Path=/admin",
+    ] {
+        assert!(set_cookie.contains(attribute), "{set_cookie}");
+    }
+    // Plain HTTP here: not `Secure`, which a browser would then never send back.
+    assert!(!set_cookie.contains("Secure"), "{set_cookie}");
+    let session = set_cookie.split(';').next().unwrap();
+    let page = host.get_with("/admin", &[("Cookie", session)]);
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("hello"));
+    // A session whose expiry was pushed out, or that was cut, is refused.
+    let value = session.strip_prefix("pyrus_admin=").unwrap();
+    let (expires, mac) = value.split_once('.').unwrap();
+    let later = expires.parse::<u64>().unwrap() + 1;
+    for forged in [
+        format!("{later}.{mac}"),
+        format!("{expires}."),
+        expires.to_string(),
+    ] {
+        let refused = host.get_with("/admin", &[("Cookie", &format!("pyrus_admin={forged}"))]);
+        assert_eq!(refused.status, 401, "{forged}");
+    }
 }
 
 /// Headless Chromium, if installed: CI installs it and sets PYRUS_REQUIRE_CHROMIUM=1 so that

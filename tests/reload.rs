@@ -58,7 +58,7 @@ fn version(host: &Host) -> Result<&'static str, String> {
 }
 
 fn health(host: &Host, bot: &str) -> Value {
-    let h = host.get("/healthz").json();
+    let h = host.health().json();
     h["bots"]
         .as_array()
         .unwrap()
@@ -160,7 +160,7 @@ fn a_file_that_does_not_load_leaves_the_old_version_serving() {
                 .is_some_and(|e| e.contains(needle))
         });
         assert_eq!(version(&host), Ok("hello"), "after {what}");
-        assert_eq!(host.get("/healthz").json()["status"], "degraded");
+        assert_eq!(host.health().json()["status"], "degraded");
     }
     // A good version clears the error.
     std::fs::write(&live, bytes("copy-field-bot")).unwrap();
@@ -168,7 +168,7 @@ fn a_file_that_does_not_load_leaves_the_old_version_serving() {
         version(&host) == Ok("copy")
     });
     assert!(health(&host, "live")["last_error"].is_null());
-    assert_eq!(host.get("/healthz").json()["status"], "ok");
+    assert_eq!(host.health().json()["status"], "ok");
 }
 
 #[test]
@@ -213,7 +213,7 @@ fn config_edits_add_remove_and_change_bots() {
     // An invalid config keeps the last good one, and says why.
     std::fs::write(&config, "[bots.live\nthis is not toml").unwrap();
     wait_until("the config error is reported", WAIT, || {
-        host.get("/healthz").json()["reload"]["last_error"]
+        host.health().json()["reload"]["last_error"]
             .as_str()
             .is_some_and(|e| e.contains("host.toml"))
     });
@@ -232,7 +232,7 @@ fn config_edits_add_remove_and_change_bots() {
             == 404
     });
     assert_eq!(version(&host), Ok("hello"));
-    assert!(host.get("/healthz").json()["reload"]["last_error"].is_null());
+    assert!(host.health().json()["reload"]["last_error"].is_null());
 }
 
 #[test]
@@ -282,7 +282,7 @@ fn reading_the_files_does_not_reload() {
         std::fs::read(host.dir().join("host.toml")).unwrap();
     }
     std::thread::sleep(Duration::from_millis(600));
-    let reloads = host.get("/healthz").json()["reload"]["reloads"].clone();
+    let reloads = host.health().json()["reload"]["reloads"].clone();
     assert_eq!(reloads, 0, "{}", host.log());
     // A write still does.
     std::fs::write(host.dir().join("live.wasm"), bytes("copy-field-bot")).unwrap();
@@ -328,11 +328,7 @@ fn a_reload_keeps_the_concurrency_gate_and_the_call_in_flight() {
         )
     );
     let host = Host::builder(&config).env("RELOAD_SECRET", SECRET).start();
-    let reloads = || {
-        host.get("/healthz").json()["reload"]["reloads"]
-            .as_u64()
-            .unwrap()
-    };
+    let reloads = || host.health().json()["reload"]["reloads"].as_u64().unwrap();
     std::thread::scope(|s| {
         // Holds the one permit for 3 s.
         let first = s.spawn(|| host.post_signed("/bots/single", SECRET, b"{}"));
@@ -361,4 +357,74 @@ fn wait_until_ok(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(25));
     }
     false
+}
+
+#[test]
+fn a_plugin_folder_removed_and_restored_never_stops_the_host() {
+    let folder = tempfile::tempdir().unwrap();
+    let plugins = folder.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    std::fs::write(plugins.join("live.wasm"), bytes("hello-bot")).unwrap();
+    let config = format!(
+        r#"
+        [server]
+        listen = "127.0.0.1:0"
+
+        [bots.live]
+        plugin = "{}"
+        secret = {{ env = "RELOAD_SECRET" }}
+        "#,
+        plugins.join("live.wasm").display()
+    );
+    let mut host = Host::builder(&config).env("RELOAD_SECRET", SECRET).start();
+    assert_eq!(version(&host), Ok("hello"));
+
+    // The whole folder goes (a bad deploy, an unmounted volume): the loaded version serves.
+    std::fs::remove_dir_all(&plugins).unwrap();
+    wait_until("the missing file is reported", WAIT, || {
+        health(&host, "live")["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("live.wasm"))
+    });
+    for _ in 0..5 {
+        assert_eq!(version(&host), Ok("hello"));
+    }
+
+    // It comes back with a new version: served without a restart.
+    std::fs::create_dir(&plugins).unwrap();
+    std::fs::write(plugins.join("live.wasm"), bytes("copy-field-bot")).unwrap();
+    wait_until("the restored folder's version serves", WAIT, || {
+        version(&host) == Ok("copy")
+    });
+    assert!(health(&host, "live")["last_error"].is_null());
+    assert!(host.is_running());
+}
+
+#[test]
+fn a_config_that_cannot_be_read_keeps_the_last_good_one() {
+    let host = start("");
+    let config = host.dir().join("host.toml");
+    let original = std::fs::read(&config).unwrap();
+
+    // The config file becomes unreadable (here: a folder where the file was).
+    std::fs::remove_file(&config).unwrap();
+    std::fs::create_dir(&config).unwrap();
+    wait_until("the unreadable config is reported", WAIT, || {
+        host.health().json()["reload"]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("host.toml"))
+    });
+    assert_eq!(version(&host), Ok("hello"));
+    assert_eq!(host.get("/healthz").json()["status"], "degraded");
+
+    // Readable again, with a change: applied.
+    std::fs::remove_dir(&config).unwrap();
+    std::fs::write(host.dir().join("live.wasm"), bytes("copy-field-bot")).unwrap();
+    std::fs::write(&config, &original).unwrap();
+    wait_until("the config is read again", WAIT, || {
+        version(&host) == Ok("copy")
+    });
+    wait_until("the error clears", WAIT, || {
+        host.health().json()["reload"]["last_error"].is_null()
+    });
 }

@@ -185,7 +185,7 @@ fn variables_reach_the_plugin_and_never_the_log() {
         text(&host, "vars"),
         "login=bot@example.com;security_key=very-secret-security-key"
     );
-    let health = host.get("/healthz").body;
+    let health = host.health().body;
     let log = host.log();
     assert!(!log.contains("very-secret-security-key"), "{log}");
     assert!(!health.contains("very-secret-security-key"));
@@ -195,6 +195,7 @@ fn variables_reach_the_plugin_and_never_the_log() {
 struct Redis {
     child: Child,
     url: String,
+    port: u16,
 }
 
 impl Drop for Redis {
@@ -205,6 +206,16 @@ impl Drop for Redis {
 }
 
 fn redis() -> Option<Redis> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    redis_on(port)
+}
+
+/// A `redis-server` on `port`, or None (the test skips) where none is installed.
+fn redis_on(port: u16) -> Option<Redis> {
     if Command::new("redis-server")
         .arg("--version")
         .output()
@@ -217,11 +228,6 @@ fn redis() -> Option<Redis> {
         eprintln!("SKIPPED: no redis-server on PATH (Debian: apt-get install redis-server)");
         return None;
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let child = Command::new("redis-server")
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
         .args(["--save", "", "--appendonly", "no"])
@@ -235,6 +241,7 @@ fn redis() -> Option<Redis> {
     Some(Redis {
         child,
         url: format!("redis://127.0.0.1:{port}/0"),
+        port,
     })
 }
 
@@ -286,6 +293,57 @@ fn two_hosts_share_one_counter_through_redis() {
     assert_eq!(count(&a, "counter", 10), Ok(21));
     // Namespaces hold on Redis too.
     assert_eq!(text(&a, "lister"), "mine-lister");
+}
+
+#[test]
+fn redis_going_away_fails_store_calls_with_503_and_they_recover() {
+    let Some(redis) = redis() else { return };
+    let host = Host::builder(&format!(
+        r#"
+        [server]
+        listen = "127.0.0.1:0"
+
+        [store]
+        backend = "redis"
+        url = "{}"
+
+        [bots.counter]
+        plugin = "{{plugins}}/counter_bot.wasm"
+        secret = {{ env = "STATE_SECRET" }}
+        key_value_stores = ["default"]
+
+        [bots.hello]
+        plugin = "{{plugins}}/hello_bot.wasm"
+        secret = {{ env = "STATE_SECRET" }}
+        "#,
+        redis.url
+    ))
+    .env("STATE_SECRET", SECRET)
+    .start();
+    let mut host = host;
+    assert_eq!(count(&host, "counter", 1), Ok(1));
+
+    let port = redis.port;
+    drop(redis);
+    for _ in 0..3 {
+        let started = std::time::Instant::now();
+        let r = host.post_signed("/bots/counter", SECRET, &task(1));
+        assert_eq!(r.status, 503, "{}", r.body);
+        assert_eq!(r.error_code(), "store_unavailable", "{}", r.body);
+        assert!(started.elapsed() < Duration::from_secs(15));
+        // Calls that need no store never notice.
+        assert_eq!(
+            host.post_signed("/bots/hello", SECRET, &task(1)).status,
+            200
+        );
+    }
+
+    // Back on the same port (empty: it keeps nothing): the same host recovers on its own.
+    let _redis = redis_on(port).unwrap();
+    support::wait_until("the store answers again", Duration::from_secs(30), || {
+        count(&host, "counter", 1).is_ok()
+    });
+    assert!(host.is_running());
 }
 
 #[test]

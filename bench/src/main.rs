@@ -2,7 +2,7 @@
 //! and the plugins (`scripts/build-plugins`), then e.g.
 //!
 //! ```sh
-//! cargo run --release -p bench -- sequential --calls 5000 --hostile 4
+//! cargo run --release -p bench -- hostile --calls 2000
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -11,6 +11,7 @@ use anyhow::bail;
 use clap::{Parser, Subcommand};
 
 mod compare;
+mod hostile;
 mod kv;
 mod load;
 mod native;
@@ -39,10 +40,23 @@ enum Bench {
         /// The body to send (default: tests/fixtures/comment-event.json).
         #[arg(long)]
         body: Option<PathBuf>,
-        /// Measure twice in the same run: alone, then with hostile plugins (looping, memory
-        /// bomb, trapping, sleeping) called non-stop by this many threads beside it.
-        #[arg(long, value_name = "THREADS")]
-        hostile: Option<usize>,
+    },
+    /// hello-bot's latency alone, then beside a mix of hostile plugins (loops, sleeps, memory
+    /// bombs, traps, floods, huge replies and errors), each called non-stop at its
+    /// max_concurrency; then how late timeouts fired and the CPU each plugin was given.
+    Hostile {
+        /// How many calls to time in each phase (after 200 warm-up calls).
+        #[arg(long, default_value_t = 2000)]
+        calls: usize,
+        /// The body to send (default: tests/fixtures/comment-event.json).
+        #[arg(long)]
+        body: Option<PathBuf>,
+        /// Each hostile plugin's max_concurrency, and the clients calling it non-stop.
+        #[arg(long, default_value_t = 2)]
+        concurrency: u32,
+        /// Leave these bots of the mix out (comma-separated names), to see what each costs.
+        #[arg(long, value_delimiter = ',')]
+        exclude: Vec<String>,
     },
     /// The comparison table: pyrus-host + hello-bot, a native axum handler doing the same
     /// work, and the Flask sample under gunicorn; then in-process call cost, startup with many
@@ -126,15 +140,22 @@ fn main() -> anyhow::Result<()> {
         );
     }
     match cli.command {
-        Bench::Sequential {
+        Bench::Sequential { calls, body } => {
+            let body = std::fs::read(
+                body.unwrap_or_else(|| repo.join("tests/fixtures/comment-event.json")),
+            )?;
+            sequential::run(&repo, &host_bin, calls, &body)
+        }
+        Bench::Hostile {
             calls,
             body,
-            hostile,
+            concurrency,
+            exclude,
         } => {
             let body = std::fs::read(
                 body.unwrap_or_else(|| repo.join("tests/fixtures/comment-event.json")),
             )?;
-            sequential::run(&repo, &host_bin, calls, &body, hostile)
+            hostile::run(&repo, &host_bin, calls, &body, concurrency, &exclude)
         }
         Bench::Reload { repeats } => reload::run(&repo, &host_bin, repeats),
         Bench::Compare {

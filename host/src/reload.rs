@@ -27,6 +27,9 @@ pub const DEBOUNCE: Duration = Duration::from_millis(100);
 /// The longest a reload waits for the watched files to be quiet.
 pub const MAX_DEBOUNCE: Duration = Duration::from_secs(1);
 
+/// How often the watcher looks for watched folders that went away or came back.
+pub const RESCAN: Duration = Duration::from_secs(2);
+
 /// Reloads the config and plugins into the shared state.
 pub struct Reloader {
     config_path: PathBuf,
@@ -198,7 +201,29 @@ impl Reloader {
             let relevant = |event: &notify::Event| {
                 changes_content(&event.kind) && event.paths.iter().any(|p| reloader.is_watched(p))
             };
-            while let Some(event) = rx.recv().await {
+            let reload = || async {
+                let r = reloader.clone();
+                if let Err(e) = tokio::task::spawn_blocking(move || r.reload()).await {
+                    tracing::error!("reload panicked: {e}; the previous plugins keep serving");
+                }
+            };
+            // A watch dies with its folder (removed, unmounted): look again now and then,
+            // and reload when a folder comes back, since its files changed unseen.
+            let mut rescan = tokio::time::interval(RESCAN);
+            loop {
+                let event = tokio::select! {
+                    event = rx.recv() => match event {
+                        Some(event) => event,
+                        None => return,
+                    },
+                    _ = rescan.tick() => {
+                        if rewatch(&mut watcher, &mut dirs, &reloader.watched_dirs()) {
+                            tracing::info!("a watched folder is back: reloading");
+                            reload().await;
+                        }
+                        continue;
+                    }
+                };
                 if !relevant(&event) {
                     continue;
                 }
@@ -217,13 +242,8 @@ impl Reloader {
                         Err(_) => break,
                     }
                 }
-                let r = reloader.clone();
-                if let Err(e) = tokio::task::spawn_blocking(move || r.reload()).await {
-                    tracing::error!("reload panicked: {e}; the previous plugins keep serving");
-                }
-                for dir in reloader.watched_dirs() {
-                    watch_dir(&mut watcher, &dir, &mut dirs);
-                }
+                reload().await;
+                rewatch(&mut watcher, &mut dirs, &reloader.watched_dirs());
             }
         });
         Ok(())
@@ -240,6 +260,30 @@ fn changes_content(kind: &notify::EventKind) -> bool {
         notify::EventKind::Access(_) => false,
         _ => true,
     }
+}
+
+/// Brings the watches in line with the folders `needed`: drops those whose folder is gone
+/// or no longer needed, adds those that exist now. Whether a needed folder was regained.
+fn rewatch(
+    watcher: &mut impl Watcher,
+    watched: &mut BTreeSet<PathBuf>,
+    needed: &BTreeSet<PathBuf>,
+) -> bool {
+    watched.retain(|dir| {
+        let keep = needed.contains(dir) && dir.is_dir();
+        if !keep {
+            let _ = watcher.unwatch(dir);
+        }
+        keep
+    });
+    let mut regained = false;
+    for dir in needed {
+        if !watched.contains(dir) && dir.is_dir() {
+            watch_dir(watcher, dir, watched);
+            regained |= watched.contains(dir);
+        }
+    }
+    regained
 }
 
 fn watch_dir(watcher: &mut impl Watcher, dir: &Path, watched: &mut BTreeSet<PathBuf>) {

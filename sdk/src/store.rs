@@ -63,10 +63,29 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
-/// A store error fails the call with 500 `store_error`, so that Pyrus retries it.
+impl StoreError {
+    /// Whether the host could not reach its store backend (e.g. Redis is down): the call may
+    /// succeed if tried again later.
+    ///
+    /// ```
+    /// use pyrus_plugin_sdk::store::StoreError;
+    /// let e = StoreError::Other("store unavailable: connection refused".into());
+    /// assert!(e.is_unavailable());
+    /// assert!(!StoreError::AccessDenied.is_unavailable());
+    /// ```
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Other(m) if m.starts_with("store unavailable"))
+    }
+}
+
+/// A store error fails the call, so that Pyrus retries it: 503 `store_unavailable` when the
+/// host cannot reach its store backend, 500 `store_error` otherwise.
 impl From<StoreError> for PluginError {
     fn from(e: StoreError) -> PluginError {
-        PluginError::new("store_error", e.to_string()).with_status(500)
+        match e.is_unavailable() {
+            true => PluginError::new("store_unavailable", e.to_string()).with_status(503),
+            false => PluginError::new("store_error", e.to_string()).with_status(500),
+        }
     }
 }
 

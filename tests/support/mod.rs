@@ -16,6 +16,9 @@ use hmac::{Hmac, Mac};
 use sha1::Sha1;
 
 /// The repository root.
+/// The admin token of every test host whose config sets none.
+pub const TEST_ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -163,6 +166,8 @@ impl Reply {
 
 pub struct HostBuilder {
     config: String,
+    /// Whether to give the host the test admin token when its config sets none.
+    admin: bool,
     env: Vec<(String, String)>,
     files: Vec<(String, Vec<u8>)>,
     soft_open_files: Option<u64>,
@@ -174,6 +179,7 @@ impl Host {
     pub fn builder(config: &str) -> HostBuilder {
         HostBuilder {
             config: config.to_string(),
+            admin: true,
             env: Vec::new(),
             files: Vec::new(),
             soft_open_files: None,
@@ -209,6 +215,12 @@ impl Host {
                 ("User-Agent", "Pyrus-Bot-4"),
             ],
         )
+    }
+
+    /// `/healthz` with its details, as an operator with the admin token sees it.
+    pub fn health(&self) -> Reply {
+        let bearer = format!("Bearer {TEST_ADMIN_TOKEN}");
+        self.get_with("/healthz", &[("Authorization", &bearer)])
     }
 
     pub fn get(&self, path: &str) -> Reply {
@@ -309,6 +321,12 @@ impl Drop for Host {
 }
 
 impl HostBuilder {
+    /// A host without the test admin token (for tests of what a host without one does).
+    pub fn without_admin_token(mut self) -> Self {
+        self.admin = false;
+        self
+    }
+
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.into(), value.into()));
         self
@@ -334,10 +352,14 @@ impl HostBuilder {
         for (name, contents) in &self.files {
             std::fs::write(dir.path().join(name), contents).unwrap();
         }
-        let config = self
+        let mut config = self
             .config
             .replace("{plugins}", &plugins().display().to_string())
             .replace("{dir}", &dir.path().display().to_string());
+        // Every test host has an admin token, so that tests can read /healthz's details.
+        if self.admin && !config.contains("[admin]") {
+            config.push_str("\n[admin]\ntoken = { env = \"PYRUS_TEST_ADMIN_TOKEN\" }\n");
+        }
         let path = dir.path().join("host.toml");
         std::fs::write(&path, config).unwrap();
         (dir, path)
@@ -348,6 +370,7 @@ impl HostBuilder {
         cmd.args(["--log-format", "json", "serve", "--config"])
             .arg(config)
             .env("RUST_LOG", "info")
+            .env("PYRUS_TEST_ADMIN_TOKEN", TEST_ADMIN_TOKEN)
             // One compile cache for every test host: each plugin is compiled once per run.
             .env("XDG_CACHE_HOME", repo().join("target/test-cache"))
             .stdin(Stdio::null())

@@ -11,14 +11,20 @@ use pyrus_host::host::Host;
 use pyrus_host::reload::Reloader;
 use pyrus_host::server::{self, AppState};
 
+/// Workers beyond those that may run plugin calls at once.
+const SPARE_WORKERS: usize = 2;
+
 pub fn serve(config_path: PathBuf) -> anyhow::Result<ExitCode> {
     let config = Config::load(&config_path)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        // A looping plugin yields at every 10 ms epoch tick, so one task poll can last that
-        // long. Tokio checks for I/O only every `event_interval` polls (61 by default): with
-        // every worker busy with such plugins, new requests would wait ~600 ms. Checking
-        // every 2 polls bounds that wait to about 20 ms.
+        // Plugin calls run on at most one worker per core at a time (the runtime's
+        // scheduler holds the others back): the extra workers are free to accept
+        // connections and read requests at once, and the OS runs them as soon as they wake.
+        .worker_threads(pyrus_host::runtime::plugin_threads() + SPARE_WORKERS)
+        // A plugin's slice can last a tick or more (longer in a bulk memory instruction);
+        // tokio checks for I/O only every `event_interval` polls (61 by default). Checking
+        // every 2 polls keeps the busy workers from sitting on ready I/O.
         .event_interval(2)
         .build()
         .context("cannot start the async runtime")?;
@@ -41,7 +47,8 @@ pub fn serve(config_path: PathBuf) -> anyhow::Result<ExitCode> {
         AppState::new(host.runtime, host.registry, config.server.max_body_bytes)
             .with_metrics(metrics)
             .with_body_timeout(config.server.body_timeout)
-            .with_admin_token(config.admin_token.clone()),
+            .with_admin_token(config.admin_token.clone())
+            .with_tls(tls.is_some()),
     );
     let reloader = Reloader::new(&config, state.clone(), host.cache);
     let grace = config.server.shutdown_grace;

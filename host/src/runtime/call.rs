@@ -7,24 +7,28 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::{Store, Trap};
 
 use super::contract::{InboundResponse, Reply};
-use super::error::{CallError, PluginError};
+use super::error::{CallError, PluginError, ReplyError};
 use super::limits::Limits;
+use super::scheduler::{Account, Turn};
 use super::state::{new_store, CallState};
 use super::Runtime;
 use crate::capabilities::Grants;
 
 /// What one plugin's calls run under, whatever its world: its limits, what it was granted,
-/// and the admission gate of `limits.max_concurrency` permits.
+/// the admission gate of `limits.max_concurrency` permits, and its share of the workers.
 pub struct Sandbox {
     pub limits: Limits,
     pub grants: Arc<Grants>,
     permits: Arc<Semaphore>,
+    /// The CPU its calls used, which the scheduler weighs (kept across reloads).
+    pub account: Arc<Account>,
 }
 
 impl Sandbox {
     /// A sandbox with its own admission gate, or with `previous`'s gate when that has the
     /// same `max_concurrency`: a reload then neither doubles the calls a plugin may run at
-    /// once nor forgets the ones in flight.
+    /// once nor forgets the ones in flight. Its CPU account always carries over, so a
+    /// reload does not restore a busy plugin's share.
     pub fn new(limits: Limits, grants: Arc<Grants>, previous: Option<&Sandbox>) -> Sandbox {
         let permits = match previous {
             Some(p) if p.limits.max_concurrency == limits.max_concurrency => p.permits.clone(),
@@ -32,6 +36,7 @@ impl Sandbox {
         };
         Sandbox {
             permits,
+            account: previous.map(|p| p.account.clone()).unwrap_or_default(),
             limits,
             grants,
         }
@@ -69,8 +74,9 @@ impl Runtime {
 
     /// Runs `body` with a fresh store for one admitted call, within the plugin's `sandbox`.
     ///
-    /// `body` instantiates and calls the plugin; the store is dropped afterwards, whatever
-    /// happened, so no state survives the call.
+    /// `body` instantiates and calls the plugin, polled only while the scheduler gives it
+    /// a worker; the store is dropped afterwards, whatever happened, so no state survives
+    /// the call.
     pub async fn run_call<R>(
         &self,
         sandbox: &Sandbox,
@@ -79,17 +85,35 @@ impl Runtime {
     ) -> Result<R, CallError> {
         let limits = &sandbox.limits;
         let caps = self.capabilities.states(&sandbox.grants);
-        let mut store = new_store(&self.engine, limits, self.settings.fuel, caps);
-        let outcome = tokio::time::timeout(limits.timeout, body(&mut store)).await;
+        let turn = Arc::new(Turn::default());
+        let mut store = new_store(&self.engine, limits, self.settings.fuel, caps, turn.clone());
+        let started = std::time::Instant::now();
+        let call = self.scheduler.run(&sandbox.account, turn, body(&mut store));
+        let outcome = tokio::time::timeout(limits.timeout, call).await;
         store.data().caps.finish();
-        drop(admission);
-        match outcome {
-            Err(_elapsed) => Err(CallError::Timeout(limits.timeout)),
+        let result = match outcome {
+            Err(_elapsed) => {
+                self.timeouts
+                    .record(started.elapsed().saturating_sub(limits.timeout));
+                Err(CallError::Timeout(limits.timeout))
+            }
             Ok(Ok(value)) => Ok(value),
             Ok(Err(err)) => Err(classify(&err, &store, limits)),
+        };
+        // Giving back a large memory to the pool (resetting its pages) takes milliseconds
+        // that no epoch can interrupt: off the workers, so other calls do not wait for it.
+        // The admission is held until the instance's slot is free again.
+        if store.data().limiter.used_bytes() > DROP_OFF_WORKER_BYTES {
+            tokio::task::spawn_blocking(move || drop((store, admission)));
+        } else {
+            drop((store, admission));
         }
+        result
     }
 }
+
+/// Memory above which a store is dropped on a blocking thread rather than on a worker.
+const DROP_OFF_WORKER_BYTES: usize = 8 << 20;
 
 fn classify(err: &wasmtime::Error, store: &Store<CallState>, limits: &Limits) -> CallError {
     // Every pool slot of some kind (core instances, memories, tables) is taken: the call
@@ -99,6 +123,11 @@ fn classify(err: &wasmtime::Error, store: &Store<CallState>, limits: &Limits) ->
         .is_some()
     {
         return CallError::Busy;
+    }
+    match err.downcast_ref::<ReplyError>() {
+        Some(ReplyError::TooLarge { len, max }) => return CallError::ReplyTooLarge(*len, *max),
+        Some(ReplyError::Invalid(why)) => return CallError::InvalidReply(why.to_string()),
+        None => {}
     }
     if let Some(asked) = store.data().limiter.exceeded {
         return CallError::OutOfMemory {
@@ -117,7 +146,7 @@ fn classify(err: &wasmtime::Error, store: &Store<CallState>, limits: &Limits) ->
 
 /// What a plugin's JSON reply must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ReplyShape {
+pub enum ReplyShape {
     /// One JSON object (a bot's comment).
     Object,
     /// Any JSON value.
@@ -132,7 +161,7 @@ pub(crate) fn check(
     limits: &Limits,
 ) -> Result<Reply, CallError> {
     let too_large = |len: usize| CallError::ReplyTooLarge(len, limits.max_reply_bytes);
-    match result.map_err(|e| CallError::Plugin(e.bounded()))? {
+    match result.map_err(CallError::Plugin)? {
         Reply::Json(Some(json)) => {
             if json.len() > limits.max_reply_bytes {
                 return Err(too_large(json.len()));
@@ -156,7 +185,8 @@ pub(crate) fn check(
     }
 }
 
-fn check_reply(reply: &str, shape: ReplyShape) -> Result<(), CallError> {
+/// Whether `reply` is JSON of `shape` (public for the fuzz target).
+pub fn check_reply(reply: &str, shape: ReplyShape) -> Result<(), CallError> {
     #[derive(serde::Deserialize)]
     struct AnyObject {}
     let checked = match shape {

@@ -10,9 +10,11 @@ use super::limits::MAX_MEMORY_MB;
 /// How many instances may be alive at once, over all plugins.
 pub const MAX_INSTANCES: u32 = 1000;
 
-/// One epoch tick. A running plugin yields to the async runtime at every tick, so a plugin
-/// that loops holds a worker thread for at most this long at a time.
-pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// One epoch tick. A running plugin yields to the scheduler at every tick, so a plugin that
+/// loops holds a core for at most this long at a time (outside a host function or a bulk
+/// memory instruction, which no epoch interrupts). 1 ms slices keep a quick bot's wait
+/// behind busy plugins short; a yield costs a few microseconds, well under 1% of a slice.
+pub const EPOCH_TICK: Duration = Duration::from_millis(1);
 
 /// A Rust wasip2 component holds a handful of core instances (the program, the WASI
 /// adapter, shims) and up to two memories.
@@ -45,7 +47,7 @@ impl Default for EngineSettings {
 pub fn new_engine(settings: &EngineSettings) -> anyhow::Result<Engine> {
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(MAX_INSTANCES)
-        .total_core_instances(MAX_INSTANCES * 4)
+        .total_core_instances(MAX_INSTANCES * CORE_INSTANCES_PER_COMPONENT)
         .total_memories(MAX_INSTANCES * MEMORIES_PER_COMPONENT)
         .total_tables(MAX_INSTANCES * TABLES_PER_COMPONENT)
         .total_stacks(MAX_INSTANCES)

@@ -18,28 +18,35 @@ pub const MAX_ERROR_CODE_BYTES: usize = 64;
 pub const MAX_ERROR_MESSAGE_BYTES: usize = 2048;
 
 impl PluginError {
-    /// The error as the host passes it on: the code's other characters than
-    /// `[A-Za-z0-9_.-]` made `_` (an empty one is `plugin_error`) and capped, the message capped with control characters escaped.
-    /// A plugin chooses both, and they reach the caller, the log and the admin page.
-    pub fn bounded(self) -> PluginError {
+    /// The error as the host passes it on, made from the plugin's text while that is still
+    /// in the plugin's memory (only what is kept is copied): the code's other characters
+    /// than `[A-Za-z0-9_.-]` made `_` (an empty one is `plugin_error`) and capped, the
+    /// message capped with control characters escaped. A plugin chooses both, and they
+    /// reach the caller, the log and the admin page.
+    pub fn bounded(code: &str, message: &str, status: Option<u16>) -> PluginError {
         let code_ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
-        let code = match self.code.is_empty() {
+        let code = match code.is_empty() {
             true => "plugin_error".to_string(),
-            false => (self.code.chars())
+            false => (code.chars())
                 .map(|c| if code_ok(c) { c } else { '_' })
                 .take(MAX_ERROR_CODE_BYTES)
                 .collect(),
         };
-        let message = match crate::text::sanitize(&self.message, MAX_ERROR_MESSAGE_BYTES) {
-            std::borrow::Cow::Borrowed(_) => self.message,
-            std::borrow::Cow::Owned(m) => m,
-        };
         PluginError {
             code,
-            message,
-            status: self.status,
+            message: crate::text::sanitize(message, MAX_ERROR_MESSAGE_BYTES).into_owned(),
+            status,
         }
     }
+}
+
+/// A reply refused while it is still in the plugin's memory, before the host copies it.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplyError {
+    #[error("plugin reply of {len} bytes is over its limit of {max} bytes")]
+    TooLarge { len: usize, max: usize },
+    #[error("{0}")]
+    Invalid(&'static str),
 }
 
 /// Why a call produced no reply. Only that call fails; the host and other plugins go on.

@@ -54,6 +54,13 @@ impl MemoryLimiter {
     }
 }
 
+impl MemoryLimiter {
+    /// The linear memory the instance has grown to.
+    pub fn used_bytes(&self) -> usize {
+        self.used_bytes
+    }
+}
+
 /// Tables hold function references; a plugin needs a few thousand entries at most.
 const MAX_TABLE_ELEMENTS: usize = 100_000;
 

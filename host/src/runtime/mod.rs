@@ -10,6 +10,7 @@ pub mod engine;
 pub mod error;
 pub mod limits;
 pub mod plugin;
+pub mod scheduler;
 pub mod state;
 
 use std::sync::Arc;
@@ -34,7 +35,32 @@ pub struct Runtime {
     pool_permits: Arc<Semaphore>,
     settings: engine::EngineSettings,
     capabilities: Capabilities,
+    /// Shares the cores between plugins.
+    scheduler: Arc<scheduler::Scheduler>,
+    /// How late timeouts fired.
+    pub timeouts: Lateness,
     _ticker: engine::EpochTicker,
+}
+
+/// How many plugin calls run at once (the rest wait their turn in the scheduler): one per
+/// core.
+pub fn plugin_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// The worst delay between a call's deadline and its end, over every timeout so far.
+#[derive(Debug, Default)]
+pub struct Lateness(std::sync::atomic::AtomicU64);
+
+impl Lateness {
+    fn record(&self, late: std::time::Duration) {
+        (self.0).fetch_max(late.as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The worst lateness so far.
+    pub fn worst(&self) -> std::time::Duration {
+        std::time::Duration::from_nanos(self.0.load(std::sync::atomic::Ordering::Relaxed))
+    }
 }
 
 impl Runtime {
@@ -46,6 +72,8 @@ impl Runtime {
         let ticker = engine::EpochTicker::start(&engine);
         let linker = linker(&engine)?;
         Ok(Runtime {
+            scheduler: Arc::new(scheduler::Scheduler::new(plugin_threads())),
+            timeouts: Lateness::default(),
             engine,
             linker,
             pool_permits: Arc::new(Semaphore::new(engine::MAX_INSTANCES as usize)),

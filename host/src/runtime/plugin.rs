@@ -15,13 +15,15 @@ use super::Runtime;
 use crate::capabilities::Grants;
 use crate::names::Kind;
 
-/// A plugin, compiled and pre-linked, ready to be instantiated per call.
+/// A plugin, compiled and pre-linked, ready to be instantiated per call. Cloning it is
+/// cheap (shared parts), so that a call can run on the workers whatever reloads do.
+#[derive(Clone)]
 pub struct Plugin {
     pre: InstancePre<CallState>,
-    adapter: Adapter,
+    adapter: Arc<Adapter>,
     /// Whether the config lets inbound calls reach it (`inbound = true`).
     inbound: bool,
-    pub sandbox: Sandbox,
+    pub sandbox: Arc<Sandbox>,
 }
 
 impl Plugin {
@@ -50,9 +52,9 @@ impl Plugin {
         let pre = runtime.instantiate_pre(component, path)?;
         Ok(Plugin {
             pre,
-            adapter,
+            adapter: Arc::new(adapter),
             inbound,
-            sandbox: Sandbox::new(limits, grants, previous.map(|p| &p.sandbox)),
+            sandbox: Arc::new(Sandbox::new(limits, grants, previous.map(|p| &*p.sandbox))),
         })
     }
 
@@ -73,9 +75,9 @@ impl Plugin {
         runtime.admit(&self.sandbox)
     }
 
-    /// Runs one admitted call in a fresh instance, then checks the reply: a bot's is one JSON
-    /// object, an extension's any JSON, an inbound response a real HTTP status; each within
-    /// `max_reply_kb`.
+    /// Runs one admitted call in a fresh instance on the current task, then checks the
+    /// reply: a bot's is one JSON object, an extension's any JSON, an inbound response a
+    /// real HTTP status; each within `max_reply_kb`.
     pub async fn call(
         &self,
         runtime: &Runtime,

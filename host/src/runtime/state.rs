@@ -5,7 +5,10 @@ use wasmtime::component::ResourceTable;
 use wasmtime::{Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use std::sync::Arc;
+
 use super::limits::{Limits, MemoryLimiter};
+use super::scheduler::Turn;
 use crate::capabilities::{CallData, States};
 
 /// The most random bytes one `get-random-bytes` call may ask for; more traps the call.
@@ -16,6 +19,8 @@ pub struct CallState {
     wasi: WasiCtx,
     table: ResourceTable,
     pub(crate) limiter: MemoryLimiter,
+    /// The largest reply the host copies out of the plugin (`max_reply_kb`).
+    pub(crate) max_reply_bytes: usize,
     /// What this call may reach beyond answering, one state per capability.
     pub(crate) caps: States,
 }
@@ -36,12 +41,14 @@ impl WasiView for CallState {
 }
 
 /// A fresh store for one call, with the plugin's memory limit and an epoch deadline that
-/// yields to the async runtime at every tick (the call's timeout is enforced around it).
+/// yields at every tick through `turn`, so the scheduler decides when the call goes on (the
+/// call's timeout is enforced around it).
 pub fn new_store(
     engine: &Engine,
     limits: &Limits,
     fuel_enabled: bool,
     caps: States,
+    turn: Arc<Turn>,
 ) -> Store<CallState> {
     // The builder's defaults deny everything: stdin closed, no args, env, preopened dirs,
     // sockets or name lookups. Capabilities add only what they own (stdout/stderr capture).
@@ -54,12 +61,18 @@ pub fn new_store(
         wasi: wasi.build(),
         table: ResourceTable::new(),
         limiter: MemoryLimiter::new(limits.memory_bytes),
+        max_reply_bytes: limits.max_reply_bytes,
         caps,
     };
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);
     store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(|_| Ok(wasmtime::UpdateDeadline::Yield(1)));
+    store.epoch_deadline_callback(move |_| {
+        Ok(wasmtime::UpdateDeadline::YieldCustom(
+            1,
+            Box::pin(turn.yield_now()),
+        ))
+    });
     if fuel_enabled {
         // The engine counts fuel for every store once any plugin has a budget; the others
         // get an unlimited one.

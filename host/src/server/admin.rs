@@ -1,11 +1,15 @@
 //! `GET /admin`: a server-rendered status page for operators, refreshed every few seconds.
 //! Served only when `[admin] token` is set, and only to a caller who presents it: as
-//! `Authorization: Bearer TOKEN`, or once as `?token=TOKEN`, which sets a cookie and
+//! `Authorization: Bearer TOKEN`, or once as `?token=TOKEN`, which sets a session cookie and
 //! redirects to the bare URL (so the token does not stay in the address bar or history).
+//!
+//! The cookie never holds the token: it holds an expiry and an HMAC of it keyed by the
+//! token, so it cannot be turned back into the token, lapses after [`SESSION`], and every
+//! session ends when the token changes. `Secure` when the host serves TLS.
 
 use std::fmt::Write;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -18,6 +22,8 @@ use crate::registry::Loaded;
 use crate::secret::Secret;
 
 const COOKIE: &str = "pyrus_admin";
+/// How long an admin session lasts.
+const SESSION: Duration = Duration::from_secs(12 * 3600);
 const REFRESH_SECONDS: u32 = 5;
 
 #[derive(serde::Deserialize)]
@@ -41,8 +47,14 @@ pub async fn page(
         if !same(&token, given) {
             return refused();
         }
-        // Trade the query token for a cookie scoped to this page.
-        let cookie = format!("{COOKIE}={given}; Path=/admin; HttpOnly; SameSite=Strict");
+        // Trade the query token for a session cookie scoped to this page.
+        let expires = now() + SESSION.as_secs();
+        let secure = if state.tls { "; Secure" } else { "" };
+        let cookie = format!(
+            "{COOKIE}={}; Path=/admin; Max-Age={}; HttpOnly; SameSite=Strict{secure}",
+            session(&token, expires),
+            SESSION.as_secs()
+        );
         return (
             StatusCode::SEE_OTHER,
             [
@@ -52,10 +64,55 @@ pub async fn page(
         )
             .into_response();
     }
-    match presented(&headers) {
-        Some(given) if same(&token, &given) => Html(render(&state)).into_response(),
-        _ => refused(),
+    match authorized(&token, &headers) {
+        true => Html(render(&state)).into_response(),
+        false => refused(),
     }
+}
+
+/// Whether the request carries the admin token (as a bearer) or a live session cookie.
+pub(crate) fn is_admin(state: &AppState, headers: &HeaderMap) -> bool {
+    let token = state.admin_token.load();
+    token
+        .as_deref()
+        .is_some_and(|token| authorized(token, headers))
+}
+
+fn authorized(token: &Secret, headers: &HeaderMap) -> bool {
+    if let Some(bearer) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        return same(token, bearer.trim());
+    }
+    cookie(headers).is_some_and(|value| live_session(token, &value))
+}
+
+/// The session value for `expires` (seconds since the Unix epoch): `EXPIRES.HMAC`.
+fn session(token: &Secret, expires: u64) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(token.expose()).expect("any key length");
+    mac.update(format!("pyrus-admin-session:{expires}").as_bytes());
+    format!("{expires}.{}", hex::encode(mac.finalize().into_bytes()))
+}
+
+fn live_session(token: &Secret, value: &str) -> bool {
+    let Some(expires) = value
+        .split_once('.')
+        .and_then(|(e, _)| e.parse::<u64>().ok())
+    else {
+        return false;
+    };
+    let genuine: bool = session(token, expires)
+        .as_bytes()
+        .ct_eq(value.as_bytes())
+        .into();
+    genuine && expires > now() && expires <= now() + SESSION.as_secs()
+}
+
+fn now() -> u64 {
+    (SystemTime::now().duration_since(SystemTime::UNIX_EPOCH)).map_or(0, |d| d.as_secs())
 }
 
 fn refused() -> Response {
@@ -67,15 +124,8 @@ fn refused() -> Response {
         .into_response()
 }
 
-/// The token from `Authorization: Bearer` or the cookie.
-fn presented(headers: &HeaderMap) -> Option<String> {
-    if let Some(bearer) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-    {
-        return Some(bearer.trim().to_string());
-    }
+/// The session cookie's value.
+fn cookie(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()

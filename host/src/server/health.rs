@@ -1,9 +1,13 @@
-//! `GET /healthz`: liveness, which plugin versions are loaded, and reload problems.
+//! `GET /healthz`: liveness for anyone (ok or degraded, and counts); for a caller with the
+//! admin token (see [`super::admin`]), which plugin versions are loaded and why a load or
+//! reload failed: that text names config keys, variables and secret files.
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 
@@ -20,6 +24,17 @@ pub struct Health {
     bots: Vec<PluginHealth>,
     extensions: Vec<PluginHealth>,
     reload: ReloadStatus,
+}
+
+/// What anyone may see.
+#[derive(Serialize)]
+struct Summary {
+    status: &'static str,
+    bots: usize,
+    extensions: usize,
+    /// Plugins whose last load failed, plus one if the last reload failed.
+    failed: usize,
+    details: &'static str,
 }
 
 #[derive(Serialize)]
@@ -42,8 +57,20 @@ struct PluginHealth {
     max_reply_kb: usize,
 }
 
-pub async fn healthz(State(state): State<Arc<AppState>>) -> Json<Health> {
+pub async fn healthz(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     let registry = state.registry.load();
+    if !super::admin::is_admin(&state, &headers) {
+        let reload_failed = state.reload_status.lock().unwrap().last_error.is_some();
+        let failed = registry.errors().len() + usize::from(reload_failed);
+        return Json(Summary {
+            status: if failed > 0 { "degraded" } else { "ok" },
+            bots: registry.plugins(Kind::Bot).count(),
+            extensions: registry.plugins(Kind::Extension).count(),
+            failed,
+            details: "present the admin token (Authorization: Bearer) for details",
+        })
+        .into_response();
+    }
     let list = |kind| {
         registry
             .plugins(kind)
@@ -59,6 +86,7 @@ pub async fn healthz(State(state): State<Arc<AppState>>) -> Json<Health> {
         extensions,
         reload,
     })
+    .into_response()
 }
 
 fn health(registry: &Registry, loaded: &Loaded) -> PluginHealth {

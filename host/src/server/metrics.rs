@@ -41,6 +41,17 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
         "WebAssembly instances running a call now, per plugin"
     );
     metrics::describe_gauge!("pyrus_plugins_loaded", "Plugins loaded, by kind");
+    metrics::describe_gauge!(
+        "pyrus_plugin_cpu_seconds",
+        metrics::Unit::Seconds,
+        "Time each plugin's calls ran on a worker thread since the host started (only grows: \
+         use rate()); the scheduler shares the workers by it"
+    );
+    metrics::describe_gauge!(
+        "pyrus_timeout_lateness_max_seconds",
+        metrics::Unit::Seconds,
+        "The worst delay so far between a call's deadline and the host ending it"
+    );
     metrics::describe_counter!("pyrus_reloads_total", "Reloads of the config and plugins");
     metrics::describe_counter!(
         "pyrus_reload_failures_total",
@@ -102,12 +113,16 @@ pub async fn render(State(state): State<Arc<AppState>>) -> Response {
     // Gauges are read at scrape time rather than tracked per call.
     let registry = state.registry.load();
     metrics::gauge!("pyrus_instances_in_use").set(state.runtime.instances_in_use() as f64);
+    metrics::gauge!("pyrus_timeout_lateness_max_seconds")
+        .set(state.runtime.timeouts.worst().as_secs_f64());
     for kind in Kind::ALL {
         let mut loaded = 0;
         for p in registry.plugins(kind) {
             loaded += 1;
             metrics::gauge!("pyrus_plugin_instances_in_use", "kind" => kind.as_str(), "plugin" => p.name.to_string())
                 .set(p.plugin.sandbox.calls_in_flight() as f64);
+            metrics::gauge!("pyrus_plugin_cpu_seconds", "kind" => kind.as_str(), "plugin" => p.name.to_string())
+                .set(p.plugin.sandbox.account.cpu_time().as_secs_f64());
         }
         metrics::gauge!("pyrus_plugins_loaded", "kind" => kind.as_str()).set(loaded as f64);
     }

@@ -43,6 +43,8 @@ pub struct AppState {
     /// The Prometheus recorder's handle, when one is installed.
     pub metrics: Option<PrometheusHandle>,
     pub started_at: SystemTime,
+    /// Whether the host serves TLS (cookies are then `Secure`).
+    pub tls: bool,
 }
 
 impl AppState {
@@ -57,6 +59,7 @@ impl AppState {
             stats: stats::CallStats::default(),
             metrics: None,
             started_at: SystemTime::now(),
+            tls: false,
         }
     }
 
@@ -69,6 +72,12 @@ impl AppState {
     /// Gives a request's body `timeout` to arrive.
     pub fn with_body_timeout(mut self, timeout: std::time::Duration) -> Self {
         self.body_timeout = timeout;
+        self
+    }
+
+    /// Marks the host as serving TLS.
+    pub fn with_tls(mut self, tls: bool) -> Self {
+        self.tls = tls;
         self
     }
 

@@ -34,7 +34,9 @@ pub enum KvError {
     NotACounter,
     #[error("the counter would overflow")]
     Overflow,
-    #[error("store backend: {0}")]
+    /// The backend cannot be reached or did not answer in time. The SDK recognises the
+    /// text's start and answers 503 `store_unavailable`: keep it.
+    #[error("store unavailable: {0}")]
     Backend(String),
 }
 
@@ -85,4 +87,76 @@ pub fn parse_counter(bytes: &[u8]) -> Result<u64, KvError> {
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .ok_or(KvError::NotACounter)
+}
+
+/// A backend whose every operation answers within `limit`: a store that is down or hung
+/// fails the plugin's operation with "store unavailable" (the SDK answers 503) well before
+/// the call's own timeout, rather than holding the call until then.
+pub struct Bounded {
+    pub inner: std::sync::Arc<dyn KvBackend>,
+    pub limit: std::time::Duration,
+}
+
+impl Bounded {
+    fn within<'a, T: Send + 'a>(
+        &self,
+        op: BoxFuture<'a, Result<T, KvError>>,
+    ) -> BoxFuture<'a, Result<T, KvError>> {
+        let limit = self.limit;
+        Box::pin(async move {
+            tokio::time::timeout(limit, op).await.unwrap_or_else(|_| {
+                Err(KvError::Backend(format!(
+                    "no answer in {} ms",
+                    limit.as_millis()
+                )))
+            })
+        })
+    }
+}
+
+impl KvBackend for Bounded {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    fn get(&self, scope: Scope, key: String) -> BoxFuture<'_, Result<Option<Vec<u8>>, KvError>> {
+        self.within(self.inner.get(scope, key))
+    }
+
+    fn set(
+        &self,
+        scope: Scope,
+        key: String,
+        value: Vec<u8>,
+        max_total: u64,
+    ) -> BoxFuture<'_, Result<(), KvError>> {
+        self.within(self.inner.set(scope, key, value, max_total))
+    }
+
+    fn delete(&self, scope: Scope, key: String) -> BoxFuture<'_, Result<(), KvError>> {
+        self.within(self.inner.delete(scope, key))
+    }
+
+    fn exists(&self, scope: Scope, key: String) -> BoxFuture<'_, Result<bool, KvError>> {
+        self.within(self.inner.exists(scope, key))
+    }
+
+    fn list_keys(
+        &self,
+        scope: Scope,
+        cursor: Option<u64>,
+        page: usize,
+    ) -> BoxFuture<'_, Result<KeyPage, KvError>> {
+        self.within(self.inner.list_keys(scope, cursor, page))
+    }
+
+    fn increment(
+        &self,
+        scope: Scope,
+        key: String,
+        delta: u64,
+        max_total: u64,
+    ) -> BoxFuture<'_, Result<u64, KvError>> {
+        self.within(self.inner.increment(scope, key, delta, max_total))
+    }
 }

@@ -18,6 +18,9 @@ use wasmtime::component::{Linker, Resource};
 use super::{Capability, Entry, GrantError, HasState, Section, View, ViewOf};
 use backend::{KvBackend, KvError, Scope};
 
+/// The longest one store operation may take before it fails as "store unavailable".
+pub const OPERATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 mod bindings {
     wasmtime::component::bindgen!({
         path: "../wit/deps/keyvalue",
@@ -108,7 +111,10 @@ impl Store {
             StoreBackend::Redis { url } => Arc::new(redis::RedisBackend::connect(url).await?),
         };
         Ok(Store {
-            backend,
+            backend: Arc::new(backend::Bounded {
+                inner: backend,
+                limit: OPERATION_TIMEOUT,
+            }),
             limits: config.limits,
         })
     }

@@ -92,10 +92,14 @@ impl RedisBackend {
             .map_err(fail)?;
         // Fail fast at start rather than retrying for minutes; later, a lost connection is
         // re-established in the background, and each operation is bounded.
+        // Every limit here is below the host's bound on one operation: the client must see its
+        // own errors (they are what make it reconnect), not be cut off first.
         let config = ConnectionManagerConfig::new()
-            .set_number_of_retries(2)
-            .set_connection_timeout(Duration::from_secs(5))
-            .set_response_timeout(Duration::from_secs(10));
+            .set_number_of_retries(1)
+            .set_factor(50)
+            .set_max_delay(200)
+            .set_connection_timeout(Duration::from_secs(1))
+            .set_response_timeout(Duration::from_secs(1));
         let mut connection = tokio::time::timeout(
             Duration::from_secs(20),
             ConnectionManager::new_with_config(client, config),

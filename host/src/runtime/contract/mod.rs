@@ -20,7 +20,7 @@ use wasmtime::component::{
 };
 use wasmtime::{Engine, Store};
 
-use super::error::{LoadError, PluginError};
+use super::error::{LoadError, PluginError, ReplyError};
 use super::state::CallState;
 use crate::names::Kind;
 
@@ -40,8 +40,13 @@ pub struct CallInfo {
     pub settings: Option<String>,
 }
 
-/// The WIT `plugin-error`.
-#[derive(ComponentType, Lift, Debug)]
+/// The WIT `plugin-error`; the host keeps only a bounded part of it
+/// ([`PluginError::bounded`]).
+//
+// Results are copied out of the plugin's memory as they are lifted: the guest's
+// post-return frees them before a lazy `WasmStr` could be read. The copy is bounded by the
+// plugin's memory limit and dropped at once.
+#[derive(ComponentType, Lift)]
 #[component(record)]
 struct WitError {
     code: String,
@@ -49,13 +54,9 @@ struct WitError {
     status: Option<u16>,
 }
 
-impl From<WitError> for PluginError {
-    fn from(e: WitError) -> Self {
-        PluginError {
-            code: e.code,
-            message: e.message,
-            status: e.status,
-        }
+impl WitError {
+    fn bounded(self) -> PluginError {
+        PluginError::bounded(&self.code, &self.message, self.status)
     }
 }
 
@@ -71,12 +72,45 @@ pub struct InboundRequest {
 }
 
 /// The plugin's answer to an inbound call (`inbound-response`).
-#[derive(ComponentType, Lift, Clone)]
-#[component(record)]
+#[derive(Clone)]
 pub struct InboundResponse {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+}
+
+/// The most headers an inbound response may have, and their most bytes in all.
+pub const MAX_INBOUND_HEADERS: usize = 100;
+pub const MAX_INBOUND_HEADER_BYTES: usize = 64 << 10;
+
+/// `inbound-response` as lifted.
+#[derive(ComponentType, Lift)]
+#[component(record)]
+struct WitInboundResponse {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl WitInboundResponse {
+    fn checked(self, max: usize) -> wasmtime::Result<InboundResponse> {
+        if self.body.len() > max {
+            let len = self.body.len();
+            return Err(ReplyError::TooLarge { len, max }.into());
+        }
+        if self.headers.len() > MAX_INBOUND_HEADERS {
+            return Err(ReplyError::Invalid("inbound response has over 100 headers").into());
+        }
+        let bytes: usize = (self.headers.iter()).map(|(k, v)| k.len() + v.len()).sum();
+        if bytes > MAX_INBOUND_HEADER_BYTES {
+            return Err(ReplyError::Invalid("inbound response headers over 64 KiB").into());
+        }
+        Ok(InboundResponse {
+            status: self.status,
+            headers: self.headers,
+            body: self.body,
+        })
+    }
 }
 
 /// The webhooks Pyrus calls on an extension's base URL.
@@ -339,7 +373,8 @@ fn version_of(interface: &str) -> String {
 
 type JsonResult = (Result<Option<String>, WitError>,);
 
-/// Calls an export that answers JSON text (every bot and webhook function).
+/// Calls an export that answers JSON text (every bot and webhook function); a reply over
+/// `max_reply_kb` is dropped at once.
 async fn call_json<P>(
     store: &mut Store<CallState>,
     instance: Instance,
@@ -351,7 +386,16 @@ where
 {
     let f = instance.get_typed_func::<P, JsonResult>(&mut *store, func)?;
     let (result,) = f.call_async(&mut *store, params).await?;
-    Ok(result.map(Reply::Json).map_err(Into::into))
+    let max = store.data().max_reply_bytes;
+    match result {
+        Ok(None) => Ok(Ok(Reply::Json(None))),
+        Ok(Some(text)) if text.len() > max => {
+            let len = text.len();
+            Err(ReplyError::TooLarge { len, max }.into())
+        }
+        Ok(text) => Ok(Ok(Reply::Json(text))),
+        Err(e) => Ok(Err(e.bounded())),
+    }
 }
 
 /// Calls an `inbound` export (the same record in every version).
@@ -364,9 +408,14 @@ async fn call_inbound(
 ) -> Outcome {
     type Params<'a> = (&'a CallInfo, &'a InboundRequest);
     let f = instance
-        .get_typed_func::<Params, (Result<InboundResponse, WitError>,)>(&mut *store, func)?;
+        .get_typed_func::<Params, (Result<WitInboundResponse, WitError>,)>(&mut *store, func)?;
     let (result,) = f.call_async(&mut *store, (info, request)).await?;
-    Ok(result.map(Reply::Inbound).map_err(Into::into))
+    match result {
+        Ok(response) => Ok(Ok(Reply::Inbound(
+            response.checked(store.data().max_reply_bytes)?,
+        ))),
+        Err(e) => Ok(Err(e.bounded())),
+    }
 }
 
 /// Adds the contract's own interfaces to the linker: `types` holds only types, but a

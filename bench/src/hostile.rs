@@ -1,0 +1,199 @@
+//! `bench hostile`: hello-bot's latency alone, then beside a mix of hostile plugins, each
+//! called non-stop at its `max_concurrency`, in one run; and how late the host's timeouts
+//! fired meanwhile (from its /metrics).
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::bail;
+
+use crate::sequential::measure;
+use crate::server::{sign, RunningHost};
+
+/// The hostile mix: bot name, test-plugin mode, extra limits. Every kind of abuse a plugin
+/// can attempt: CPU (loops), time (sleeps), memory, traps, stack, floods of the host's log,
+/// output and random bytes, huge replies and errors, garbage replies.
+const MIX: &[(&str, &str, &str)] = &[
+    ("loop-100", "loop", "timeout_ms = 100"),
+    ("loop-300", "loop", "timeout_ms = 300"),
+    ("loop-1000", "loop", "timeout_ms = 1000"),
+    ("loop-2000", "loop", "timeout_ms = 2000"),
+    ("loop-fuel", "loop", "fuel = 50_000_000"),
+    ("sleep", "sleep", "timeout_ms = 300"),
+    ("slow", "slow", "timeout_ms = 3000"),
+    ("memory-16", "memory", "memory_mb = 16"),
+    ("memory-64", "memory", "memory_mb = 64"),
+    ("trap", "trap", ""),
+    ("recurse", "recurse", ""),
+    ("stack", "stack", ""),
+    ("big-reply", "big-reply", "memory_mb = 256"),
+    ("huge-error", "huge-error", "memory_mb = 64"),
+    ("log-flood", "log-flood", ""),
+    ("stdout-flood", "stdout-flood", ""),
+    ("random-flood", "random-flood", ""),
+    ("log-forge", "log-forge", ""),
+    ("not-json", "not-json", ""),
+    ("error", "error", ""),
+    ("escape", "escape", ""),
+    ("echo", "echo", ""),
+];
+
+pub fn run(
+    repo: &Path,
+    host_bin: &Path,
+    calls: usize,
+    body: &[u8],
+    concurrency: u32,
+    exclude: &[String],
+) -> anyhow::Result<()> {
+    let mix: Vec<_> = MIX
+        .iter()
+        .filter(|(name, _, _)| !exclude.iter().any(|e| e == name))
+        .collect();
+    let plugins = repo.join("plugins/target/wasm32-wasip2/release");
+    for file in ["hello_bot.wasm", "misbehaving.wasm"] {
+        if !plugins.join(file).exists() {
+            bail!(
+                "{} not found: run scripts/build-plugins",
+                plugins.join(file).display()
+            );
+        }
+    }
+    let mut config = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n[bots.hello]\nplugin = {:?}\nsecret = {{ env = \"BENCH_SECRET\" }}\n",
+        plugins.join("hello_bot.wasm").display().to_string()
+    );
+    for (name, mode, extra) in &mix {
+        config.push_str(&format!(
+            "[bots.{name}]\nplugin = {:?}\nsecret = {{ env = \"BENCH_SECRET\" }}\nsettings = \"{mode}\"\nmax_concurrency = {concurrency}\n{extra}\n",
+            plugins.join("misbehaving.wasm").display().to_string()
+        ));
+    }
+    let host = RunningHost::start(host_bin, &config)?;
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(30))
+        .build();
+    let sig = sign(body);
+    let hello = format!("{}/bots/hello", host.base);
+    let call = || -> anyhow::Result<Duration> {
+        let started = Instant::now();
+        let resp = agent
+            .post(&hello)
+            .set("X-Pyrus-Sig", &sig)
+            .set("Content-Type", "application/json")
+            .send_bytes(body)?;
+        let text = resp.into_string()?;
+        let elapsed = started.elapsed();
+        if !text.contains("approved") {
+            bail!("unexpected reply: {text}");
+        }
+        Ok(elapsed)
+    };
+    for _ in 0..200 {
+        call()?;
+    }
+    println!(
+        "hello-bot, signed calls one after another over HTTP ({} byte body, {calls} calls each); \
+         the mix: {} hostile bots, each called by {concurrency} clients non-stop (= its max_concurrency)",
+        body.len(),
+        mix.len()
+    );
+    measure("alone", calls, &call)?;
+    let stop = AtomicBool::new(false);
+    let answered = AtomicUsize::new(0);
+    std::thread::scope(|s| -> anyhow::Result<()> {
+        for (name, _, _) in &mix {
+            for _ in 0..concurrency {
+                let (stop, answered, base) = (&stop, &answered, &host.base);
+                s.spawn(move || {
+                    let agent = ureq::AgentBuilder::new()
+                        .timeout(Duration::from_secs(30))
+                        .build();
+                    let empty = sign(b"{}");
+                    let url = format!("{base}/bots/{name}");
+                    while !stop.load(Ordering::Relaxed) {
+                        let _ = agent
+                            .post(&url)
+                            .set("X-Pyrus-Sig", &empty)
+                            .send_bytes(b"{}")
+                            .map(|r| r.into_string());
+                        answered.fetch_add(1, Ordering::Relaxed);
+                    }
+                });
+            }
+        }
+        // Let every hostile caller reach its steady state first.
+        std::thread::sleep(Duration::from_secs(2));
+        let result = measure("beside the hostile mix", calls, &call);
+        stop.store(true, Ordering::Relaxed);
+        result
+    })?;
+    println!(
+        "  ({} hostile calls answered meanwhile; host peak RSS {} MiB)",
+        answered.load(Ordering::Relaxed),
+        host.peak_rss_kib() / 1024
+    );
+    let metrics = ureq::get(&format!("{}/metrics", host.base))
+        .call()?
+        .into_string()?;
+    let worst = metric(&metrics, "pyrus_timeout_lateness_max_seconds");
+    let timeouts: f64 = metrics
+        .lines()
+        .filter(|l| l.starts_with("pyrus_calls_total{") && l.contains("outcome=\"timeout\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    println!(
+        "  timeouts: {timeouts:.0} fired, the latest {:.1} ms after its deadline (epoch tick 1 ms)",
+        worst.unwrap_or(0.0) * 1e3
+    );
+    // The host's own view of hello's calls (from arrival to answer, both phases), against
+    // the client's: what the client sees beyond it is the OS and the network stack.
+    let buckets: Vec<(String, f64)> = metrics
+        .lines()
+        .filter(|l| {
+            l.starts_with("pyrus_call_duration_seconds_bucket{") && l.contains("plugin=\"hello\"")
+        })
+        .filter_map(|l| {
+            let le = l.split("le=\"").nth(1)?.split('"').next()?.to_string();
+            Some((le, l.rsplit(' ').next()?.parse().ok()?))
+        })
+        .collect();
+    if let Some((_, total)) = buckets.last() {
+        let shown: Vec<String> = buckets
+            .iter()
+            .filter(|(le, _)| {
+                ["0.001", "0.0025", "0.005", "0.01", "0.025", "0.05"].contains(&le.as_str())
+            })
+            .map(|(le, n)| {
+                let ms = le.parse::<f64>().unwrap_or(0.0) * 1e3;
+                format!("<= {ms} ms {:.1}%", n / total * 100.0)
+            })
+            .collect();
+        println!(
+            "  hello in the host (arrival to answer): {}",
+            shown.join(", ")
+        );
+    }
+    println!("  CPU per plugin (pyrus_plugin_cpu_seconds):");
+    let mut cpu: Vec<(String, f64)> = metrics
+        .lines()
+        .filter(|l| l.starts_with("pyrus_plugin_cpu_seconds{"))
+        .filter_map(|l| {
+            let name = l.split("plugin=\"").nth(1)?.split('"').next()?.to_string();
+            Some((name, l.rsplit(' ').next()?.parse().ok()?))
+        })
+        .collect();
+    cpu.sort_by(|a, b| b.1.total_cmp(&a.1));
+    for (name, seconds) in cpu.iter().take(8) {
+        println!("    {name:<14} {seconds:>8.2} s");
+    }
+    Ok(())
+}
+
+/// The value of an unlabelled metric in a Prometheus text page.
+fn metric(page: &str, name: &str) -> Option<f64> {
+    page.lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+}

@@ -8,6 +8,6 @@ fuzz_target!(|data: &[u8]| {
     let attempt = Attempt::parse(Some(data));
     assert!(attempt.attempt >= 1);
     if let Some(max) = attempt.max_attempts {
-        assert!(attempt.attempt <= max || max == 0 || attempt.attempt > 0);
+        assert!(attempt.attempt <= max);
     }
 });

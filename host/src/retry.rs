@@ -37,9 +37,12 @@ impl Attempt {
             Some((a, m)) => (a.trim(), Some(m.trim().parse().ok()?)),
             None => (text.trim(), None),
         };
+        // Attempts count from 1; a total below the attempt says nothing (found by fuzzing:
+        // `0` reached plugins as attempt 0).
+        let attempt: u32 = attempt.parse().ok().filter(|&a| a >= 1)?;
         Some(Attempt {
-            attempt: attempt.parse().ok()?,
-            max_attempts: max,
+            attempt,
+            max_attempts: max.filter(|&m| m >= attempt),
         })
     }
 }
@@ -54,12 +57,19 @@ mod tests {
     }
 
     #[test]
+    fn attempts_count_from_one() {
+        assert_eq!(p(Some("0")), (1, None));
+        assert_eq!(p(Some("0/3")), (1, None));
+        assert_eq!(p(Some("4/3")), (4, None));
+        assert_eq!(p(Some("2/0")), (2, None));
+    }
+
+    #[test]
     fn every_form_seen_in_the_wild() {
         assert_eq!(p(Some("1/3")), (1, Some(3)));
         assert_eq!(p(Some("2/3")), (2, Some(3)));
         assert_eq!(p(Some(" 3 / 3 ")), (3, Some(3)));
         assert_eq!(p(Some("2")), (2, None));
-        assert_eq!(p(Some("0")), (0, None));
         assert_eq!(p(None), (1, None));
     }
 

@@ -254,7 +254,8 @@ fn retry_header_user_agent_and_settings_reach_the_plugin() {
         (Some("2/3"), 2, json!(3)),
         (Some("3/3"), 3, json!(3)),
         (Some("2"), 2, Value::Null),
-        (Some("0"), 0, Value::Null),
+        (Some("0"), 1, Value::Null),
+        (Some("4/3"), 4, Value::Null),
         (Some("garbage"), 1, Value::Null),
         (None, 1, Value::Null),
     ] {

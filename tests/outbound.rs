@@ -181,6 +181,12 @@ fn relay_host(mock: &MockServer) -> Host {
         secret = {{ env = "RELAY_SECRET" }}
         settings = "echo"
         inbound = true
+
+        [extensions.headers]
+        plugin = "{{plugins}}/misbehaving.wasm"
+        secret = {{ env = "RELAY_SECRET" }}
+        settings = "many-headers"
+        inbound = true
         "#,
         messenger = mock.url("/api/send"),
         api = mock.url("/v1/"),
@@ -305,4 +311,10 @@ fn inbound_hands_over_the_request_and_is_off_unless_enabled() {
     );
     // The signed webhooks are unaffected by the inbound routes.
     assert_eq!(host.get("/extensions/echo/pulse").status, 200);
+
+    // A response with more headers than the host passes on fails, and none of them leaks.
+    let r = host.get("/extensions/headers/inbound/x");
+    assert_eq!(r.error_code(), "invalid_plugin_reply", "{}", r.body);
+    assert!(r.status >= 500, "{}", r.status);
+    assert!(!r.body.contains("x-h0"), "{}", r.body);
 }

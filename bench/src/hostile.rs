@@ -4,11 +4,9 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::bail;
-
-use crate::sequential::measure;
+use crate::sequential::{hello_caller, hello_config, measure, release_plugins};
 use crate::server::{sign, RunningHost};
 
 /// The hostile mix: bot name, test-plugin mode, extra limits. Every kind of abuse a plugin
@@ -51,19 +49,8 @@ pub fn run(
         .iter()
         .filter(|(name, _, _)| !exclude.iter().any(|e| e == name))
         .collect();
-    let plugins = repo.join("plugins/target/wasm32-wasip2/release");
-    for file in ["hello_bot.wasm", "misbehaving.wasm"] {
-        if !plugins.join(file).exists() {
-            bail!(
-                "{} not found: run scripts/build-plugins",
-                plugins.join(file).display()
-            );
-        }
-    }
-    let mut config = format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\n[bots.hello]\nplugin = {:?}\nsecret = {{ env = \"BENCH_SECRET\" }}\n",
-        plugins.join("hello_bot.wasm").display().to_string()
-    );
+    let plugins = release_plugins(repo, &["hello_bot.wasm", "misbehaving.wasm"])?;
+    let mut config = hello_config(&plugins);
     for (name, mode, extra) in &mix {
         config.push_str(&format!(
             "[bots.{name}]\nplugin = {:?}\nsecret = {{ env = \"BENCH_SECRET\" }}\nsettings = \"{mode}\"\nmax_concurrency = {concurrency}\n{extra}\n",
@@ -71,28 +58,7 @@ pub fn run(
         ));
     }
     let host = RunningHost::start(host_bin, &config)?;
-    let agent = ureq::AgentBuilder::new()
-        .timeout(Duration::from_secs(30))
-        .build();
-    let sig = sign(body);
-    let hello = format!("{}/bots/hello", host.base);
-    let call = || -> anyhow::Result<Duration> {
-        let started = Instant::now();
-        let resp = agent
-            .post(&hello)
-            .set("X-Pyrus-Sig", &sig)
-            .set("Content-Type", "application/json")
-            .send_bytes(body)?;
-        let text = resp.into_string()?;
-        let elapsed = started.elapsed();
-        if !text.contains("approved") {
-            bail!("unexpected reply: {text}");
-        }
-        Ok(elapsed)
-    };
-    for _ in 0..200 {
-        call()?;
-    }
+    let call = hello_caller(&host.base, body)?;
     println!(
         "hello-bot, signed calls one after another over HTTP ({} byte body, {calls} calls each); \
          the mix: {} hostile bots, each called by {concurrency} clients non-stop (= its max_concurrency)",

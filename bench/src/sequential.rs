@@ -1,6 +1,6 @@
 //! `bench sequential`: hello-bot latency over HTTP, one call after another.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
@@ -8,24 +8,51 @@ use anyhow::bail;
 use crate::server::{percentile, sign, us, RunningHost};
 
 pub fn run(repo: &Path, host_bin: &Path, calls: usize, body: &[u8]) -> anyhow::Result<()> {
+    let plugins = release_plugins(repo, &["hello_bot.wasm"])?;
+    let host = RunningHost::start(host_bin, &hello_config(&plugins))?;
+    let call = hello_caller(&host.base, body)?;
+    println!(
+        "sequential signed calls to hello-bot over HTTP ({} byte body, {calls} calls each)",
+        body.len()
+    );
+    measure("alone", calls, &call)?;
+    Ok(())
+}
+
+/// The folder of the release-built plugins, once `files` are all there.
+pub fn release_plugins(repo: &Path, files: &[&str]) -> anyhow::Result<PathBuf> {
     let plugins = repo.join("plugins/target/wasm32-wasip2/release");
-    if !plugins.join("hello_bot.wasm").exists() {
-        bail!(
-            "{} not found: run scripts/build-plugins",
-            plugins.join("hello_bot.wasm").display()
-        );
+    for file in files {
+        if !plugins.join(file).exists() {
+            bail!(
+                "{} not found: run scripts/build-plugins",
+                plugins.join(file).display()
+            );
+        }
     }
-    let config = format!(
+    Ok(plugins)
+}
+
+/// A config serving hello-bot as `hello`, signed with the bench secret.
+pub fn hello_config(plugins: &Path) -> String {
+    format!(
         "[server]\nlisten = \"127.0.0.1:0\"\n[bots.hello]\nplugin = {:?}\nsecret = {{ env = \"BENCH_SECRET\" }}\n",
         plugins.join("hello_bot.wasm").display().to_string()
-    );
-    let host = RunningHost::start(host_bin, &config)?;
+    )
+}
+
+/// One signed call of hello-bot at `base` with `body`, timed and checked; warmed up with
+/// 200 calls before it is returned.
+pub fn hello_caller<'a>(
+    base: &str,
+    body: &'a [u8],
+) -> anyhow::Result<impl Fn() -> anyhow::Result<Duration> + 'a> {
     let agent = ureq::AgentBuilder::new()
         .timeout(Duration::from_secs(30))
         .build();
     let sig = sign(body);
-    let hello = format!("{}/bots/hello", host.base);
-    let call = || -> anyhow::Result<Duration> {
+    let hello = format!("{base}/bots/hello");
+    let call = move || -> anyhow::Result<Duration> {
         let started = Instant::now();
         let resp = agent
             .post(&hello)
@@ -42,12 +69,7 @@ pub fn run(repo: &Path, host_bin: &Path, calls: usize, body: &[u8]) -> anyhow::R
     for _ in 0..200 {
         call()?;
     }
-    println!(
-        "sequential signed calls to hello-bot over HTTP ({} byte body, {calls} calls each)",
-        body.len()
-    );
-    measure("alone", calls, &call)?;
-    Ok(())
+    Ok(call)
 }
 
 pub fn measure(

@@ -7,7 +7,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::{Store, Trap};
 
 use super::contract::{InboundResponse, Reply};
-use super::error::{CallError, PluginError, ReplyError};
+use super::error::{CallError, PluginError};
 use super::limits::Limits;
 use super::scheduler::{Account, Turn};
 use super::state::{new_store, CallState};
@@ -124,11 +124,6 @@ fn classify(err: &wasmtime::Error, store: &Store<CallState>, limits: &Limits) ->
     {
         return CallError::Busy;
     }
-    match err.downcast_ref::<ReplyError>() {
-        Some(ReplyError::TooLarge { len, max }) => return CallError::ReplyTooLarge(*len, *max),
-        Some(ReplyError::Invalid(why)) => return CallError::InvalidReply(why.to_string()),
-        None => {}
-    }
     if let Some(asked) = store.data().limiter.exceeded {
         return CallError::OutOfMemory {
             asked_mb: asked.div_ceil(1 << 20),
@@ -143,6 +138,10 @@ fn classify(err: &wasmtime::Error, store: &Store<CallState>, limits: &Limits) ->
         None => CallError::Trap(err.root_cause().to_string()),
     }
 }
+
+/// The most headers an inbound response may have, and their most bytes in all.
+pub const MAX_INBOUND_HEADERS: usize = 100;
+pub const MAX_INBOUND_HEADER_BYTES: usize = 64 << 10;
 
 /// What a plugin's JSON reply must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,7 +170,11 @@ pub(crate) fn check(
         }
         Reply::Json(None) => Ok(Reply::Json(None)),
         Reply::Inbound(response) => {
-            let InboundResponse { status, body, .. } = &response;
+            let InboundResponse {
+                status,
+                headers,
+                body,
+            } = &response;
             if !(100..=599).contains(status) {
                 return Err(CallError::InvalidReply(format!(
                     "inbound status {status} is not an HTTP status"
@@ -179,6 +182,13 @@ pub(crate) fn check(
             }
             if body.len() > limits.max_reply_bytes {
                 return Err(too_large(body.len()));
+            }
+            let header_bytes: usize = headers.iter().map(|(k, v)| k.len() + v.len()).sum();
+            if headers.len() > MAX_INBOUND_HEADERS || header_bytes > MAX_INBOUND_HEADER_BYTES {
+                return Err(CallError::InvalidReply(format!(
+                    "inbound response headers over {MAX_INBOUND_HEADERS} or {} KiB",
+                    MAX_INBOUND_HEADER_BYTES >> 10
+                )));
             }
             Ok(Reply::Inbound(response))
         }

@@ -40,15 +40,6 @@ impl PluginError {
     }
 }
 
-/// A reply refused while it is still in the plugin's memory, before the host copies it.
-#[derive(Debug, thiserror::Error)]
-pub enum ReplyError {
-    #[error("plugin reply of {len} bytes is over its limit of {max} bytes")]
-    TooLarge { len: usize, max: usize },
-    #[error("{0}")]
-    Invalid(&'static str),
-}
-
 /// Why a call produced no reply. Only that call fails; the host and other plugins go on.
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {

@@ -15,15 +15,13 @@ use super::Runtime;
 use crate::capabilities::Grants;
 use crate::names::Kind;
 
-/// A plugin, compiled and pre-linked, ready to be instantiated per call. Cloning it is
-/// cheap (shared parts), so that a call can run on the workers whatever reloads do.
-#[derive(Clone)]
+/// A plugin, compiled and pre-linked, ready to be instantiated per call.
 pub struct Plugin {
     pre: InstancePre<CallState>,
-    adapter: Arc<Adapter>,
+    adapter: Adapter,
     /// Whether the config lets inbound calls reach it (`inbound = true`).
     inbound: bool,
-    pub sandbox: Arc<Sandbox>,
+    pub sandbox: Sandbox,
 }
 
 impl Plugin {
@@ -52,9 +50,9 @@ impl Plugin {
         let pre = runtime.instantiate_pre(component, path)?;
         Ok(Plugin {
             pre,
-            adapter: Arc::new(adapter),
+            adapter,
             inbound,
-            sandbox: Arc::new(Sandbox::new(limits, grants, previous.map(|p| &*p.sandbox))),
+            sandbox: Sandbox::new(limits, grants, previous.map(|p| &p.sandbox)),
         })
     }
 
@@ -75,9 +73,9 @@ impl Plugin {
         runtime.admit(&self.sandbox)
     }
 
-    /// Runs one admitted call in a fresh instance on the current task, then checks the
-    /// reply: a bot's is one JSON object, an extension's any JSON, an inbound response a
-    /// real HTTP status; each within `max_reply_kb`.
+    /// Runs one admitted call in a fresh instance, then checks the reply: a bot's is one JSON
+    /// object, an extension's any JSON, an inbound response a real HTTP status with at most
+    /// 100 headers (64 KiB); each within `max_reply_kb`.
     pub async fn call(
         &self,
         runtime: &Runtime,

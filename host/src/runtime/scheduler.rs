@@ -199,7 +199,7 @@ impl Scheduler {
             let mine = (u8::from(!fresh) + 1, account.recent(now));
             let first = (q.waiting.iter())
                 .filter(|w| !w.granted)
-                .all(|w| mine <= (w.class(now, &heads), w.account.recent(now)));
+                .all(|w| mine <= w.rank(now, &heads));
             if first {
                 q.free -= 1;
                 return None;
@@ -273,6 +273,16 @@ impl Queue {
 }
 
 impl Waiter {
+    /// Where the call stands, lowest first (then the oldest ticket): its class, and its
+    /// plugin's recent CPU, except for calls that waited too long, which go in the order
+    /// they came.
+    fn rank(&self, now: Instant, heads: &HashMap<*const Account, u64>) -> (u8, f64) {
+        match self.class(now, heads) {
+            0 => (0, 0.0),
+            class => (class, self.account.recent(now)),
+        }
+    }
+
     /// 0: its plugin's oldest waiting call, and waited [`MAX_WAIT`]; 1: fresh; 2: long.
     fn class(&self, now: Instant, heads: &HashMap<*const Account, u64>) -> u8 {
         let head = heads.get(&Arc::as_ptr(&self.account)) == Some(&self.id);
@@ -307,13 +317,7 @@ fn grant(q: &mut Queue) {
         let next = (q.waiting.iter_mut())
             .filter(|w| !w.granted)
             .map(|w| {
-                let class = w.class(now, &heads);
-                // Calls that waited too long go in the order they came.
-                let recent = if class == 0 {
-                    0.0
-                } else {
-                    w.account.recent(now)
-                };
+                let (class, recent) = w.rank(now, &heads);
                 (class, recent, w)
             })
             .min_by(|(f, a, x), (g, b, y)| (f.cmp(g)).then(a.total_cmp(b)).then(x.id.cmp(&y.id)));

@@ -19,8 +19,6 @@ pub struct CallState {
     wasi: WasiCtx,
     table: ResourceTable,
     pub(crate) limiter: MemoryLimiter,
-    /// The largest reply the host copies out of the plugin (`max_reply_kb`).
-    pub(crate) max_reply_bytes: usize,
     /// What this call may reach beyond answering, one state per capability.
     pub(crate) caps: States,
 }
@@ -61,7 +59,6 @@ pub fn new_store(
         wasi: wasi.build(),
         table: ResourceTable::new(),
         limiter: MemoryLimiter::new(limits.memory_bytes),
-        max_reply_bytes: limits.max_reply_bytes,
         caps,
     };
     let mut store = Store::new(engine, state);

@@ -91,10 +91,8 @@ fn authorized(token: &Secret, headers: &HeaderMap) -> bool {
 
 /// The session value for `expires` (seconds since the Unix epoch): `EXPIRES.HMAC`.
 fn session(token: &Secret, expires: u64) -> String {
-    use hmac::{Hmac, Mac};
-    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(token.expose()).expect("any key length");
-    mac.update(format!("pyrus-admin-session:{expires}").as_bytes());
-    format!("{expires}.{}", hex::encode(mac.finalize().into_bytes()))
+    let mac = crate::signature::sign(token, format!("pyrus-admin-session:{expires}").as_bytes());
+    format!("{expires}.{mac}")
 }
 
 fn live_session(token: &Secret, value: &str) -> bool {

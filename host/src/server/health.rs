@@ -59,11 +59,12 @@ struct PluginHealth {
 
 pub async fn healthz(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     let registry = state.registry.load();
+    let reload = state.reload_status.lock().unwrap().clone();
+    let failed = registry.errors().len() + usize::from(reload.last_error.is_some());
+    let status = if failed > 0 { "degraded" } else { "ok" };
     if !super::admin::is_admin(&state, &headers) {
-        let reload_failed = state.reload_status.lock().unwrap().last_error.is_some();
-        let failed = registry.errors().len() + usize::from(reload_failed);
         return Json(Summary {
-            status: if failed > 0 { "degraded" } else { "ok" },
+            status,
             bots: registry.plugins(Kind::Bot).count(),
             extensions: registry.plugins(Kind::Extension).count(),
             failed,
@@ -78,10 +79,8 @@ pub async fn healthz(State(state): State<Arc<AppState>>, headers: HeaderMap) -> 
             .collect()
     };
     let (bots, extensions) = (list(Kind::Bot), list(Kind::Extension));
-    let reload = state.reload_status.lock().unwrap().clone();
-    let degraded = !registry.errors().is_empty() || reload.last_error.is_some();
     Json(Health {
-        status: if degraded { "degraded" } else { "ok" },
+        status,
         bots,
         extensions,
         reload,

@@ -20,7 +20,7 @@ use wasmtime::component::{
 };
 use wasmtime::{Engine, Store};
 
-use super::error::{LoadError, PluginError, ReplyError};
+use super::error::{LoadError, PluginError};
 use super::state::CallState;
 use crate::names::Kind;
 
@@ -72,45 +72,12 @@ pub struct InboundRequest {
 }
 
 /// The plugin's answer to an inbound call (`inbound-response`).
-#[derive(Clone)]
+#[derive(ComponentType, Lift, Clone)]
+#[component(record)]
 pub struct InboundResponse {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
-}
-
-/// The most headers an inbound response may have, and their most bytes in all.
-pub const MAX_INBOUND_HEADERS: usize = 100;
-pub const MAX_INBOUND_HEADER_BYTES: usize = 64 << 10;
-
-/// `inbound-response` as lifted.
-#[derive(ComponentType, Lift)]
-#[component(record)]
-struct WitInboundResponse {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl WitInboundResponse {
-    fn checked(self, max: usize) -> wasmtime::Result<InboundResponse> {
-        if self.body.len() > max {
-            let len = self.body.len();
-            return Err(ReplyError::TooLarge { len, max }.into());
-        }
-        if self.headers.len() > MAX_INBOUND_HEADERS {
-            return Err(ReplyError::Invalid("inbound response has over 100 headers").into());
-        }
-        let bytes: usize = (self.headers.iter()).map(|(k, v)| k.len() + v.len()).sum();
-        if bytes > MAX_INBOUND_HEADER_BYTES {
-            return Err(ReplyError::Invalid("inbound response headers over 64 KiB").into());
-        }
-        Ok(InboundResponse {
-            status: self.status,
-            headers: self.headers,
-            body: self.body,
-        })
-    }
 }
 
 /// The webhooks Pyrus calls on an extension's base URL.
@@ -373,8 +340,7 @@ fn version_of(interface: &str) -> String {
 
 type JsonResult = (Result<Option<String>, WitError>,);
 
-/// Calls an export that answers JSON text (every bot and webhook function); a reply over
-/// `max_reply_kb` is dropped at once.
+/// Calls an export that answers JSON text (every bot and webhook function).
 async fn call_json<P>(
     store: &mut Store<CallState>,
     instance: Instance,
@@ -386,16 +352,7 @@ where
 {
     let f = instance.get_typed_func::<P, JsonResult>(&mut *store, func)?;
     let (result,) = f.call_async(&mut *store, params).await?;
-    let max = store.data().max_reply_bytes;
-    match result {
-        Ok(None) => Ok(Ok(Reply::Json(None))),
-        Ok(Some(text)) if text.len() > max => {
-            let len = text.len();
-            Err(ReplyError::TooLarge { len, max }.into())
-        }
-        Ok(text) => Ok(Ok(Reply::Json(text))),
-        Err(e) => Ok(Err(e.bounded())),
-    }
+    Ok(result.map(Reply::Json).map_err(WitError::bounded))
 }
 
 /// Calls an `inbound` export (the same record in every version).
@@ -408,14 +365,9 @@ async fn call_inbound(
 ) -> Outcome {
     type Params<'a> = (&'a CallInfo, &'a InboundRequest);
     let f = instance
-        .get_typed_func::<Params, (Result<WitInboundResponse, WitError>,)>(&mut *store, func)?;
+        .get_typed_func::<Params, (Result<InboundResponse, WitError>,)>(&mut *store, func)?;
     let (result,) = f.call_async(&mut *store, (info, request)).await?;
-    match result {
-        Ok(response) => Ok(Ok(Reply::Inbound(
-            response.checked(store.data().max_reply_bytes)?,
-        ))),
-        Err(e) => Ok(Err(e.bounded())),
-    }
+    Ok(result.map(Reply::Inbound).map_err(WitError::bounded))
 }
 
 /// Adds the contract's own interfaces to the linker: `types` holds only types, but a

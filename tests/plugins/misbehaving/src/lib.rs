@@ -44,6 +44,14 @@ impl extension::Guest for Misbehaving {
 
 impl inbound::Guest for Misbehaving {
     fn handle(info: CallInfo, request: InboundRequest) -> Result<InboundResponse, PluginError> {
+        // More headers than the host passes on.
+        if info.settings.as_deref() == Some("many-headers") {
+            return Ok(InboundResponse {
+                status: 200,
+                headers: (0..101).map(|i| (format!("x-h{i}"), "v".into())).collect(),
+                body: Vec::new(),
+            });
+        }
         // Echoes what the host handed over, or behaves as the settings say.
         let seen = format!(
             "{} {} {} {}",

@@ -195,19 +195,82 @@ pub(crate) fn check(
     }
 }
 
-/// Whether `reply` is JSON of `shape` (public for the fuzz target).
+/// Whether `reply` is JSON of `shape` (public for the fuzz target). Numbers must fit a double:
+/// `4e999` is JSON by its grammar, but Pyrus (and most parsers) cannot read it.
 pub fn check_reply(reply: &str, shape: ReplyShape) -> Result<(), CallError> {
-    #[derive(serde::Deserialize)]
-    struct AnyObject {}
-    let checked = match shape {
-        ReplyShape::Object => serde_json::from_str::<AnyObject>(reply).map(|_| ()),
-        ReplyShape::Any => serde_json::from_str::<serde::de::IgnoredAny>(reply).map(|_| ()),
-    };
-    // A derived struct also accepts a JSON array: require the brace.
-    if shape == ReplyShape::Object && !reply.trim_start().starts_with('{') {
+    let kind = serde_json::from_str::<Checked>(reply)
+        .map_err(|e| CallError::InvalidReply(e.to_string()))?;
+    if shape == ReplyShape::Object && kind.0 != JsonKind::Object {
         return Err(CallError::InvalidReply("expected a JSON object".into()));
     }
-    checked.map_err(|e| CallError::InvalidReply(e.to_string()))
+    Ok(())
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum JsonKind {
+    Object,
+    Other,
+}
+
+/// A JSON value checked without building it: what kind it is, nothing else kept.
+struct Checked(JsonKind);
+
+impl<'de> serde::Deserialize<'de> for Checked {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(CheckedVisitor)
+    }
+}
+
+struct CheckedVisitor;
+
+impl<'de> serde::de::Visitor<'de> for CheckedVisitor {
+    type Value = Checked;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
+        while map
+            .next_entry::<serde::de::IgnoredAny, Checked>()?
+            .is_some()
+        {}
+        Ok(Checked(JsonKind::Object))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
+        while seq.next_element::<Checked>()?.is_some() {}
+        Ok(Checked(JsonKind::Other))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Checked, E> {
+        Ok(Checked(JsonKind::Other))
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Checked, E> {
+        Ok(Checked(JsonKind::Other))
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Checked, E> {
+        Ok(Checked(JsonKind::Other))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Checked, E> {
+        // serde_json already refuses out-of-range numbers; keep the rule if that changes.
+        if v.is_finite() {
+            Ok(Checked(JsonKind::Other))
+        } else {
+            Err(E::custom("number out of range"))
+        }
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Checked, E> {
+        Ok(Checked(JsonKind::Other))
+    }
+
+    fn visit_unit<E>(self) -> Result<Checked, E> {
+        Ok(Checked(JsonKind::Other))
+    }
 }
 
 #[cfg(test)]
@@ -235,5 +298,23 @@ mod tests {
         assert!(check_reply("[1]", ReplyShape::Any).is_ok());
         assert!(check_reply("{}", ReplyShape::Any).is_ok());
         assert!(check_reply("nope", ReplyShape::Any).is_err());
+    }
+
+    /// Found by the `reply` fuzz target: a number past f64's range passed the check
+    /// although no JSON parser downstream reads it.
+    #[test]
+    fn numbers_out_of_range_are_refused() {
+        for bad in [r#"{"a":4e999}"#, r#"{"a":[-1e400]}"#, "4e999"] {
+            assert!(
+                check_reply(bad, ReplyShape::Any).is_err(),
+                "{bad:?} accepted"
+            );
+        }
+        assert!(check_reply(
+            r#"{"a":1.7e308,"b":-5,"c":18446744073709551615}"#,
+            ReplyShape::Object
+        )
+        .is_ok());
+        assert!(check_reply(r#"{"a":{"b":[null,true,"x\u00e9"]}}"#, ReplyShape::Object).is_ok());
     }
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use support::Host;
+use support::{wait_until, Host};
 
 const SECRET: &str = "state-secret";
 
@@ -121,6 +121,88 @@ fn kill_9_right_after_an_acknowledged_write_loses_nothing() {
     }
     let host = redb_host(state.path(), "");
     assert_eq!(count(&host, "counter", 7), Ok(5));
+}
+
+/// Sets the soft limit on the size of files the host may write (its hard limit unchanged):
+/// a write past it fails with EFBIG, as on a full disk.
+fn limit_file_size(host: &Host, bytes: u64) {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    let pid = host.pid() as libc::pid_t;
+    // SAFETY: prlimit(2) on the child this test spawned, with valid pointers.
+    unsafe {
+        assert_eq!(
+            libc::prlimit(pid, libc::RLIMIT_FSIZE, std::ptr::null(), &mut limit),
+            0
+        );
+        limit.rlim_cur = bytes.min(limit.rlim_max);
+        assert_eq!(
+            libc::prlimit(pid, libc::RLIMIT_FSIZE, &limit, std::ptr::null_mut()),
+            0
+        );
+    }
+}
+
+/// The store's disk fills up under the host (its file may not grow), then frees up: writes
+/// fail cleanly (503 or a refused write the plugin sees), the host stays up, calls that do
+/// not need the store never notice, the store works again without a restart, and every
+/// acknowledged write is still there after `kill -9`.
+#[test]
+fn a_full_disk_fails_store_writes_cleanly_and_the_store_recovers() {
+    let state = tempfile::tempdir().unwrap();
+    // The quota stops the filler once the disk has room again.
+    let quota = "max_total_kb = 4096";
+    let mut host = redb_host(state.path(), quota);
+    let mut acknowledged = 0;
+    for _ in 0..3 {
+        acknowledged = count(&host, "counter", 9).unwrap();
+    }
+    assert_eq!(acknowledged, 3);
+    let size = std::fs::metadata(state.path().join("state.redb"))
+        .unwrap()
+        .len();
+    limit_file_size(&host, size);
+
+    // 10 KiB values until one needs the file to grow.
+    let refused = text(&host, "filler");
+    assert!(refused.contains("store unavailable"), "{refused}");
+    assert!(host.is_running(), "the host died on a full disk");
+    // No store: unaffected.
+    let r = host.post_signed("/bots/vars", SECRET, &task(1));
+    assert_eq!(r.status, 200, "{}", r.body);
+    // A store call now: answered, or refused as unavailable, never anything else.
+    for _ in 0..3 {
+        match count(&host, "counter", 9) {
+            Ok(n) => {
+                assert_eq!(n, acknowledged + 1);
+                acknowledged = n;
+            }
+            Err(e) => assert!(
+                e.starts_with("503") && e.contains("store_unavailable"),
+                "{e}"
+            ),
+        }
+    }
+
+    // The disk frees up: the store works again, in the same process.
+    limit_file_size(&host, u64::MAX);
+    wait_until("the store works again", Duration::from_secs(10), || {
+        count(&host, "counter", 9).is_ok_and(|n| {
+            assert_eq!(n, acknowledged + 1);
+            acknowledged = n;
+            true
+        })
+    });
+    let refused = text(&host, "filler");
+    assert!(refused.contains("over its limit"), "{refused}");
+    let log = host.log();
+    assert!(log.contains("store file opened again"), "{log}");
+    host.kill_9();
+
+    let host = redb_host(state.path(), quota);
+    assert_eq!(count(&host, "counter", 9), Ok(acknowledged + 1));
 }
 
 #[test]
@@ -359,4 +441,31 @@ fn redis_that_is_not_there_stops_the_host_with_a_clear_error() {
         "{err}"
     );
     assert!(!err.contains("hunter2"), "{err}");
+}
+
+/// A store file that cannot be created (its folder is a file: as a read-only or wrong path
+/// would be, even for root) stops the host at start with the reason, not at the first call.
+#[test]
+fn a_store_that_cannot_be_opened_stops_the_host_with_a_clear_error() {
+    let (code, stderr) = Host::builder(
+        r#"
+        [server]
+        listen = "127.0.0.1:0"
+
+        [store]
+        path = "{dir}/not-a-folder/state.redb"
+
+        [bots.counter]
+        plugin = "{plugins}/counter_bot.wasm"
+        secret = { env = "STATE_SECRET" }
+        key_value_stores = ["default"]
+        "#,
+    )
+    .file("not-a-folder", "a file where the store's folder should be")
+    .env("STATE_SECRET", SECRET)
+    .start_expecting_failure();
+    assert_ne!(code, 0, "{stderr}");
+    assert!(stderr.contains("cannot open the store"), "{stderr}");
+    assert!(stderr.contains("not-a-folder"), "{stderr}");
+    assert!(!stderr.contains(SECRET), "{stderr}");
 }

@@ -282,6 +282,11 @@ impl Host {
         (field("VmRSS:"), field("VmHWM:"))
     }
 
+    /// The host's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()

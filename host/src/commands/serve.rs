@@ -54,6 +54,7 @@ pub fn serve(config_path: PathBuf) -> anyhow::Result<ExitCode> {
     let grace = config.server.shutdown_grace;
     let limits = config.server.connections;
     raise_open_files_limit();
+    ignore_file_size_signal();
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.server.listen)
             .await
@@ -127,6 +128,16 @@ fn raise_open_files_limit() {
             hard = limit.rlim_max,
             "open files limit"
         );
+    }
+}
+
+/// A write past a file-size limit (`ulimit -f`, some quota setups) sends SIGXFSZ, which
+/// kills the process by default. Ignored, the write fails with EFBIG instead: the store
+/// answers "store unavailable" for that call and the host stays up.
+fn ignore_file_size_signal() {
+    // SAFETY: setting a signal's disposition to SIG_IGN installs no handler code.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
 }
 

@@ -317,6 +317,79 @@ fn https_serves_a_signed_call() {
     assert!(String::from_utf8_lossy(&again.stdout).contains("\"status\""));
 }
 
+/// `curl`s `path` over HTTPS, trusting the test certificate: the body, or curl's error.
+fn https_get(certs: &std::path::Path, port: &str, path: &str) -> String {
+    let out = Command::new("curl")
+        .args(["-sS", "-m", "10", "--cacert"])
+        .arg(certs.join("cert.pem"))
+        .arg(format!("https://localhost:{port}{path}"))
+        .output()
+        .expect("curl");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Silent TCP connections to the TLS port: handshakes in progress are capped at
+/// `max_connections` (the rest closed at once) and cut at `header_timeout_ms`, so they
+/// cannot pile up; HTTPS serves again as soon as they are cut.
+#[test]
+fn silent_tls_handshakes_are_capped_and_cut() {
+    let certs = tempfile::tempdir().unwrap();
+    assert!(self_signed(certs.path()));
+    let dir = certs.path().display();
+    let host = Host::builder(&config(&format!(
+        "max_connections = 20\nheader_timeout_ms = 1000\n\n\
+         [server.tls]\ncert = \"{dir}/cert.pem\"\nkey = \"{dir}/key.pem\""
+    )))
+    .env("OPS_SECRET", SECRET)
+    .start();
+    let port = host.base.rsplit(':').next().unwrap().to_string();
+    let addr = host.base.trim_start_matches("http://").to_string();
+
+    let started = std::time::Instant::now();
+    let mut silent: Vec<std::net::TcpStream> = (0..40)
+        .map(|_| std::net::TcpStream::connect(&addr).unwrap())
+        .collect();
+    // Every one is closed by the host: at once past the cap, after 1 s otherwise.
+    for stream in &mut silent {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut byte = [0u8; 1];
+        match std::io::Read::read(stream, &mut byte) {
+            Ok(0) => {}
+            Ok(_) => panic!("the host sent bytes to a client that said nothing"),
+            Err(e) => assert!(
+                e.kind() == std::io::ErrorKind::ConnectionReset,
+                "still open after {:?}: {e}",
+                started.elapsed()
+            ),
+        }
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let health = https_get(certs.path(), &port, "/healthz");
+    assert!(health.contains("\"status\""), "{health}");
+    let metrics = https_get(certs.path(), &port, "/metrics");
+    let closed = |reason| {
+        sample(
+            &metrics,
+            "pyrus_connections_closed_total",
+            &[("reason", reason)],
+        )
+    };
+    assert!(closed("handshake_limit") >= 15.0, "{metrics}");
+    assert!(closed("handshake_timeout") >= 15.0, "{metrics}");
+    host.wait_for_log("handshakes refused", Duration::from_secs(5));
+}
+
 #[test]
 fn tls_with_a_bad_key_refuses_to_start_and_says_why() {
     let certs = tempfile::tempdir().unwrap();

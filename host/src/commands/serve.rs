@@ -69,7 +69,7 @@ pub fn serve(config_path: PathBuf) -> anyhow::Result<ExitCode> {
         match tls {
             Some(tls) => {
                 tracing::info!(%addr, tls = true, "listening");
-                let listener = server::tls::TlsListener::new(listener, tls)?;
+                let listener = server::tls::TlsListener::new(listener, tls, limits)?;
                 run(listener, router, limits, grace).await
             }
             None => {

@@ -53,7 +53,10 @@ where
             // process's file descriptors for the connections it serves.
             drop(io);
             crate::server::metrics::record_connection_closed("limit");
-            refused.warn(limits.max_connections);
+            refused.warn(
+                "connections refused: the host has max_connections open",
+                limits.max_connections,
+            );
             continue;
         };
         let connection = http1::Builder::new()
@@ -85,13 +88,13 @@ where
 /// A warning about refused connections at most once a second, with how many there were:
 /// a flood must not flood the log too.
 #[derive(Default)]
-struct RateLimitedWarning {
+pub(crate) struct RateLimitedWarning {
     since_last: AtomicU64,
     last: std::sync::Mutex<Option<Instant>>,
 }
 
 impl RateLimitedWarning {
-    fn warn(&self, max: usize) {
+    pub(crate) fn warn(&self, message: &'static str, max: usize) {
         let count = self.since_last.fetch_add(1, Ordering::Relaxed) + 1;
         let mut last = self.last.lock().unwrap();
         if last.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
@@ -99,10 +102,6 @@ impl RateLimitedWarning {
         }
         *last = Some(Instant::now());
         self.since_last.store(0, Ordering::Relaxed);
-        tracing::warn!(
-            refused = count,
-            max_connections = max,
-            "connections refused: the host has max_connections open"
-        );
+        tracing::warn!(refused = count, max_connections = max, "{message}");
     }
 }

@@ -2,7 +2,9 @@
 //! every team has a reverse proxy in front of the host.
 //!
 //! Handshakes run in their own tasks, so a slow or silent client never holds up the others;
-//! finished connections are handed to axum through a [`Listener`].
+//! finished connections are handed to axum through a [`Listener`]. Handshakes in progress
+//! are bounded like connections (`max_connections` at once, each within `header_timeout_ms`):
+//! silent TCP connections to the TLS port cannot exhaust the process's file descriptors.
 
 use std::io;
 use std::net::SocketAddr;
@@ -18,10 +20,11 @@ use tokio::sync::mpsc;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
-use crate::config::TlsConfig;
+use tokio::sync::Semaphore;
 
-/// A client that has not finished its handshake by then is dropped.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+use crate::config::{ConnectionLimits, TlsConfig};
+use crate::server::listen::RateLimitedWarning;
+use crate::server::metrics::record_connection_closed;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
@@ -68,10 +71,16 @@ pub struct TlsListener {
 
 impl TlsListener {
     /// Starts accepting on `tcp`; call from within the tokio runtime.
-    pub fn new(tcp: TcpListener, config: Arc<ServerConfig>) -> io::Result<TlsListener> {
+    pub fn new(
+        tcp: TcpListener,
+        config: Arc<ServerConfig>,
+        limits: ConnectionLimits,
+    ) -> io::Result<TlsListener> {
         let local = tcp.local_addr()?;
         let (tx, ready) = mpsc::channel(64);
         let acceptor = TlsAcceptor::from(config);
+        let handshakes = Arc::new(Semaphore::new(limits.max_connections));
+        let refused = Arc::new(RateLimitedWarning::default());
         tokio::spawn(async move {
             loop {
                 let accepted = tokio::select! {
@@ -88,16 +97,34 @@ impl TlsListener {
                         continue;
                     }
                 };
+                let Ok(permit) = handshakes.clone().try_acquire_owned() else {
+                    drop(stream);
+                    record_connection_closed("handshake_limit");
+                    refused.warn(
+                        "handshakes refused: max_connections TLS handshakes in progress",
+                        limits.max_connections,
+                    );
+                    continue;
+                };
                 let _ = stream.set_nodelay(true);
                 let acceptor = acceptor.clone();
                 let tx = tx.clone();
                 tokio::spawn(async move {
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                    let handshake = acceptor.accept(stream);
+                    let done = tokio::time::timeout(limits.header_timeout, handshake).await;
+                    drop(permit);
+                    match done {
                         Ok(Ok(tls)) => {
                             let _ = tx.send((tls, addr)).await;
                         }
-                        Ok(Err(e)) => tracing::debug!(%addr, "TLS handshake failed: {e}"),
-                        Err(_) => tracing::debug!(%addr, "TLS handshake timed out"),
+                        Ok(Err(e)) => {
+                            record_connection_closed("handshake_failed");
+                            tracing::debug!(%addr, "TLS handshake failed: {e}");
+                        }
+                        Err(_) => {
+                            record_connection_closed("handshake_timeout");
+                            tracing::debug!(%addr, "TLS handshake timed out");
+                        }
                     }
                 });
             }

@@ -12,7 +12,7 @@ use crate::server::{sign, RunningHost};
 /// The hostile mix: bot name, test-plugin mode, extra limits. Every kind of abuse a plugin
 /// can attempt: CPU (loops), time (sleeps), memory, traps, stack, floods of the host's log,
 /// output and random bytes, huge replies and errors, garbage replies.
-const MIX: &[(&str, &str, &str)] = &[
+pub const MIX: &[(&str, &str, &str)] = &[
     ("loop-100", "loop", "timeout_ms = 100"),
     ("loop-300", "loop", "timeout_ms = 300"),
     ("loop-1000", "loop", "timeout_ms = 1000"),

@@ -18,6 +18,7 @@ mod native;
 mod reload;
 mod sequential;
 mod server;
+mod soak;
 
 #[derive(Parser)]
 #[command(about = "Benchmarks of pyrus-host over real HTTP")]
@@ -108,6 +109,17 @@ enum Bench {
         #[arg(long, default_value_t = 2000)]
         calls: usize,
     },
+    /// A long run with everything at once (good calls, state writes, hostile plugins,
+    /// reloads, idle and slowloris connections, bad signatures, oversized bodies): the host's
+    /// RSS, open files, threads and good calls' latency every interval, then their growth.
+    Soak {
+        /// Minutes to run.
+        #[arg(long, default_value_t = 10.0)]
+        minutes: f64,
+        /// Seconds between reports.
+        #[arg(long, default_value_t = 30)]
+        interval: u64,
+    },
     /// Internal: the native axum server `compare` measures against.
     #[command(hide = true)]
     ServeNative,
@@ -191,6 +203,14 @@ fn main() -> anyhow::Result<()> {
             compare::inprocess_with(&plugin, settings.as_deref(), &body, calls, threads.max(1))
         }
         Bench::Kv { ops, calls } => kv::run(&repo, ops, calls),
+        Bench::Soak { minutes, interval } => soak::run(
+            &repo,
+            &host_bin,
+            &soak::Options {
+                duration: std::time::Duration::from_secs_f64(minutes * 60.0),
+                interval: std::time::Duration::from_secs(interval.max(1)),
+            },
+        ),
         Bench::ServeNative => unreachable!("handled before"),
     }
 }

@@ -31,7 +31,6 @@ pub fn sign(body: &[u8]) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-/// A `pyrus-host serve` on a free port; killed on drop.
 /// A server under test, in its own process, on a free port; killed on drop.
 pub struct RunningHost {
     child: Child,
@@ -118,18 +117,31 @@ impl RunningHost {
         Ok(host)
     }
 
-    /// Resident memory now and at its peak, in KiB.
-    pub fn rss_kib(&self) -> (u64, u64) {
+    /// A number from the server's `/proc/PID/status` (`VmRSS:`, `Threads:`), 0 if absent.
+    fn status_field(&self, name: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .unwrap_or_default();
-        let field = |name: &str| {
-            status
-                .lines()
-                .find(|l| l.starts_with(name))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-                .unwrap_or(0)
-        };
-        (field("VmRSS:"), field("VmHWM:"))
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Resident memory now and at its peak, in KiB.
+    pub fn rss_kib(&self) -> (u64, u64) {
+        (self.status_field("VmRSS:"), self.status_field("VmHWM:"))
+    }
+
+    pub fn threads(&self) -> u64 {
+        self.status_field("Threads:")
+    }
+
+    /// File descriptors the server has open (sockets included).
+    pub fn open_files(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
+            .map(|d| d.count())
+            .unwrap_or(0)
     }
 
     pub fn peak_rss_kib(&self) -> u64 {

@@ -267,6 +267,68 @@ fn a_plugin_over_its_concurrency_gets_503_at_once() {
     }
 }
 
+/// The whole pool taken (`[runtime] max_instances = 3`, three slow calls of three plugins,
+/// none over its own concurrency): the next call of any plugin is refused at once with 503
+/// `busy` (never a 500 from the allocator), and served as soon as a slot is free again.
+#[test]
+fn a_full_instance_pool_answers_503_busy_at_once() {
+    let mut config = String::from(
+        r#"
+        [server]
+        listen = "127.0.0.1:0"
+
+        [runtime]
+        max_instances = 3
+
+        [bots.hello]
+        plugin = "{plugins}/hello_bot.wasm"
+        secret = { env = "SANDBOX_SECRET" }
+        "#,
+    );
+    config.push_str(&support::misbehaving(
+        "bots",
+        "SANDBOX_SECRET",
+        &[
+            ("slow-a", "slow", ""),
+            ("slow-b", "slow", ""),
+            ("slow-c", "slow", ""),
+        ],
+    ));
+    let host = Host::builder(&config).env("SANDBOX_SECRET", SECRET).start();
+    let hello = |host: &Host| host.post_signed("/bots/hello", SECRET, b"{}");
+    assert_eq!(hello(&host).status, 200);
+    std::thread::scope(|s| {
+        let slow: Vec<_> = ["slow-a", "slow-b", "slow-c"]
+            .map(|bot| {
+                let host = &host;
+                s.spawn(move || host.post_signed(&format!("/bots/{bot}"), SECRET, b"{}"))
+            })
+            .into_iter()
+            .collect();
+        // The three slow calls (2 s each) hold every slot: wait until they are all in.
+        support::wait_until("three calls in flight", Duration::from_secs(5), || {
+            host.get("/metrics")
+                .body
+                .lines()
+                .any(|l| l == "pyrus_instances_in_use 3")
+        });
+        let started = Instant::now();
+        let refused = hello(&host);
+        assert_eq!(refused.status, 503, "{}", refused.body);
+        assert_eq!(refused.error_code(), "busy", "{}", refused.body);
+        assert!(
+            started.elapsed() < Duration::from_millis(500),
+            "{:?}",
+            started.elapsed()
+        );
+        for call in slow {
+            let r = call.join().unwrap();
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+    });
+    assert_eq!(hello(&host).status, 200);
+}
+
 /// The documented answer to each hostile bot's call.
 fn expected(bot: &str) -> (u16, Option<&'static str>) {
     match bot {

@@ -38,6 +38,8 @@ pub struct Config {
     pub server: ServerConfig,
     /// `[runtime] max_wasm_stack_kb`, in bytes.
     pub max_wasm_stack: usize,
+    /// `[runtime] max_instances`: instances alive at once over all plugins.
+    pub max_instances: u32,
     pub bots: BTreeMap<PluginName, PluginConfig>,
     pub extensions: BTreeMap<PluginName, PluginConfig>,
     /// Secrets that could not be read, when loaded with [`Secrets::Defer`]; those plugins
@@ -219,6 +221,7 @@ fn default_max_body() -> usize {
 #[serde(deny_unknown_fields)]
 struct RawRuntime {
     max_wasm_stack_kb: Option<u64>,
+    max_instances: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -257,6 +260,7 @@ impl Config {
             .any(|p| p.limits.fuel.is_some());
         EngineSettings {
             max_wasm_stack: self.max_wasm_stack,
+            max_instances: self.max_instances,
             fuel: any_fuel,
         }
     }
@@ -472,9 +476,20 @@ impl Config {
                 ))
             }
         };
+        let max_instances = match raw.runtime.max_instances {
+            None => MAX_INSTANCES,
+            Some(n) if (1..=MAX_INSTANCES).contains(&n) => n,
+            Some(n) => {
+                return Err(err(
+                    "runtime.max_instances",
+                    format!("{n} is out of range 1..={MAX_INSTANCES}"),
+                ))
+            }
+        };
         Ok(Config {
             path: path.to_path_buf(),
             max_wasm_stack,
+            max_instances,
             server: ServerConfig {
                 listen,
                 max_body_bytes: raw.server.max_body_bytes,
@@ -686,6 +701,8 @@ mod tests {
                 "[runtime]\nmax_wasm_stack_kb = 8\n",
                 "runtime.max_wasm_stack_kb",
             ),
+            ("[runtime]\nmax_instances = 0\n", "runtime.max_instances"),
+            ("[runtime]\nmax_instances = 5000\n", "runtime.max_instances"),
             (
                 "[bots.\"a/b\"]\nplugin = \"a.wasm\"\nsecret = { env = \"X\" }\n",
                 "bots.a/b",

@@ -7,7 +7,8 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 use super::limits::MAX_MEMORY_MB;
 
-/// How many instances may be alive at once, over all plugins.
+/// How many instances may be alive at once, over all plugins: the default, and the most
+/// `[runtime] max_instances` may ask for (the pool reserves address space for each).
 pub const MAX_INSTANCES: u32 = 1000;
 
 /// One epoch tick. A running plugin yields to the scheduler at every tick, so a plugin that
@@ -30,6 +31,8 @@ pub const PERFMAP_ENV: &str = "PYRUS_HOST_PERFMAP";
 pub struct EngineSettings {
     /// The wasm call stack of every instance. Per engine in wasmtime, so not per plugin.
     pub max_wasm_stack: usize,
+    /// Instances alive at once over all plugins: the pool's size, and the admission gate's.
+    pub max_instances: u32,
     /// Count fuel in every store (needed as soon as one plugin has a fuel budget; it costs
     /// some speed, so it is off otherwise).
     pub fuel: bool,
@@ -39,18 +42,22 @@ impl Default for EngineSettings {
     fn default() -> Self {
         EngineSettings {
             max_wasm_stack: 512 << 10,
+            max_instances: MAX_INSTANCES,
             fuel: false,
         }
     }
 }
 
 pub fn new_engine(settings: &EngineSettings) -> anyhow::Result<Engine> {
+    let instances = settings.max_instances;
     let mut pool = PoolingAllocationConfig::default();
-    pool.total_component_instances(MAX_INSTANCES)
-        .total_core_instances(MAX_INSTANCES * CORE_INSTANCES_PER_COMPONENT)
-        .total_memories(MAX_INSTANCES * MEMORIES_PER_COMPONENT)
-        .total_tables(MAX_INSTANCES * TABLES_PER_COMPONENT)
-        .total_stacks(MAX_INSTANCES)
+    // Every total is what `instances` components of the most a component may hold need, so
+    // the admission gate (one permit per instance) is full before any of the pool's kinds.
+    pool.total_component_instances(instances)
+        .total_core_instances(instances * CORE_INSTANCES_PER_COMPONENT)
+        .total_memories(instances * MEMORIES_PER_COMPONENT)
+        .total_tables(instances * TABLES_PER_COMPONENT)
+        .total_stacks(instances)
         .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
         .max_memories_per_component(MEMORIES_PER_COMPONENT)
         .max_tables_per_component(TABLES_PER_COMPONENT)

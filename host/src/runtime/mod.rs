@@ -76,7 +76,7 @@ impl Runtime {
             timeouts: Lateness::default(),
             engine,
             linker,
-            pool_permits: Arc::new(Semaphore::new(engine::MAX_INSTANCES as usize)),
+            pool_permits: Arc::new(Semaphore::new(settings.max_instances as usize)),
             settings,
             capabilities,
             _ticker: ticker,
@@ -99,7 +99,7 @@ impl Runtime {
 
     /// Instances of the pool running a call now.
     pub fn instances_in_use(&self) -> usize {
-        engine::MAX_INSTANCES as usize - self.pool_permits.available_permits()
+        self.settings.max_instances as usize - self.pool_permits.available_permits()
     }
 
     /// Pre-links a compiled component: it must import nothing the host does not provide.

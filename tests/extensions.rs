@@ -239,24 +239,70 @@ fn healthz_lists_extensions() {
     );
 }
 
+/// A component of the wrong world is refused with the world it lacks and the config key:
+/// by `pyrus-host check` (which also fills the compile cache), at start when the cache has
+/// it (the host does not start), and, when it compiles in the background after the host
+/// listens, on `/healthz` (degraded, with the reason for the admin) and with a 503 for its
+/// calls, while the other plugins serve.
 #[test]
 fn a_component_of_the_wrong_world_is_refused_at_load() {
-    for (config, world) in [
-        (
-            "[extensions.x]\nplugin = \"{plugins}/hello_bot.wasm\"\nsecret = { env = \"S\" }\n",
-            "extension-plugin",
-        ),
-        (
-            "[bots.x]\nplugin = \"{plugins}/echo_extension.wasm\"\nsecret = { env = \"S\" }\n",
-            "bot-plugin",
-        ),
+    for (section, file, world) in [
+        ("extensions", "hello_bot.wasm", "extension-plugin"),
+        ("bots", "echo_extension.wasm", "bot-plugin"),
     ] {
-        let (code, stderr) = Host::builder(config)
+        let config = format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\ncache_dir = \"{{dir}}/cache\"\n\
+             [{section}.x]\nplugin = \"{{plugins}}/{file}\"\nsecret = {{ env = \"S\" }}\n\
+             [bots.hello]\nplugin = \"{{plugins}}/hello_bot.wasm\"\nsecret = {{ env = \"S\" }}\n"
+        );
+        // A cold cache: the host listens, then finds the problem in the background.
+        let builder = Host::builder(&config).env("S", "k");
+        let host = builder.start();
+        let health = host.health().json();
+        assert_eq!(health["status"], "degraded", "{health}");
+        let x = format!("{section}.x");
+        let error = health["load_errors"][&x]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(error.contains(world), "{health}");
+        let log = host.log();
+        assert!(
+            log.contains(world) && log.contains(&format!("{x}.plugin")),
+            "{log}"
+        );
+        let path = if section == "bots" {
+            "/bots/x".to_string()
+        } else {
+            "/extensions/x/event".into()
+        };
+        let r = host.post_signed(&path, "k", b"{}");
+        assert_eq!(r.status, 503, "{}", r.body);
+        assert_eq!(r.error_code(), "plugin_not_loaded", "{}", r.body);
+        assert_eq!(host.post_signed("/bots/hello", "k", b"{}").status, 200);
+        drop(host);
+
+        // `check` says why and fills the cache; a start from that cache refuses at once.
+        let (dir, config_path) = Host::builder(&config).env("S", "k").prepare();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_pyrus-host"))
+            .args(["check", "--config"])
+            .arg(&config_path)
             .env("S", "k")
-            .start_expecting_failure();
+            .env("PYRUS_TEST_ADMIN_TOKEN", support::TEST_ADMIN_TOKEN)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(!out.status.success() && stdout.contains(world), "{stdout}");
+        let cached = std::fs::read_dir(dir.path().join("cache"))
+            .map(|d| d.count())
+            .unwrap_or(0);
+        assert!(cached >= 1, "check filled no cache");
+        let (code, stderr) = Host::builder(&config)
+            .env("S", "k")
+            .start_expecting_failure_in(dir);
         assert_ne!(code, 0);
         assert!(
-            stderr.contains(world) && stderr.contains(".x.plugin"),
+            stderr.contains(world) && stderr.contains(&format!("{x}.plugin")),
             "{stderr}"
         );
     }

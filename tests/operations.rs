@@ -596,3 +596,74 @@ fn admin_page_in_chromium_shows_plugins_calls_and_reloads() {
     assert!(dom.contains("http-equiv=\"refresh\""), "{dom}");
     assert!(!dom.contains(ADMIN_TOKEN) && !dom.contains(SECRET));
 }
+
+/// `component` with a custom section named `name` appended: the same program, bytes no
+/// cache has seen.
+fn unseen_copy(component: &[u8], name: &str) -> Vec<u8> {
+    let mut payload = vec![name.len() as u8];
+    payload.extend_from_slice(name.as_bytes());
+    let mut out = component.to_vec();
+    out.push(0);
+    assert!(payload.len() < 128);
+    out.push(payload.len() as u8);
+    out.extend_from_slice(&payload);
+    out
+}
+
+/// With a cold compile cache the host listens before its plugins are compiled: `/healthz`
+/// says what is still compiling, a call to a plugin at the end of the compile queue moves it
+/// to the front and is answered long before the queue drains, and every plugin serves once
+/// compiled (each logged with its time).
+#[test]
+fn the_host_listens_at_once_and_compiles_in_the_background() {
+    let misbehaving = std::fs::read(support::plugin("misbehaving")).unwrap();
+    let hello = std::fs::read(support::plugin("hello_bot")).unwrap();
+    let nonce = format!("{}-{:?}", std::process::id(), std::time::SystemTime::now());
+    let mut config =
+        String::from("[server]\nlisten = \"127.0.0.1:0\"\ncache_dir = \"{dir}/cache\"\n");
+    let mut builder_files = Vec::new();
+    for i in 0..12 {
+        let file = format!("slow-{i:02}.wasm");
+        config.push_str(&format!(
+            "[bots.slow-{i:02}]\nplugin = \"{{dir}}/{file}\"\nsecret = {{ env = \"OPS_SECRET\" }}\nsettings = \"echo\"\n"
+        ));
+        builder_files.push((file, unseen_copy(&misbehaving, &format!("{nonce}-{i}"))));
+    }
+    // Last in name order, so last in the queue.
+    config.push_str(
+        "[bots.zz-hello]\nplugin = \"{dir}/zz-hello.wasm\"\nsecret = { env = \"OPS_SECRET\" }\n",
+    );
+    builder_files.push(("zz-hello.wasm".into(), unseen_copy(&hello, &nonce)));
+    let mut builder = Host::builder(&config)
+        .env("OPS_SECRET", SECRET)
+        .without_waiting_for_compiles();
+    for (name, bytes) in builder_files {
+        builder = builder.file(&name, bytes);
+    }
+    let host = builder.start();
+
+    let health = host.health().json();
+    assert_eq!(health["status"], "compiling", "{health}");
+    assert!(
+        health["compiling"].as_array().unwrap().len() >= 10,
+        "{health}"
+    );
+
+    let r = host.post_signed("/bots/zz-hello", SECRET, &fixture("comment-event.json"));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("approved"), "{}", r.body);
+    let left = host.health().json()["compiling"].as_array().unwrap().len();
+    assert!(left >= 3, "hello waited for {} other compiles", 12 - left);
+
+    support::wait_until("every plugin compiled", Duration::from_secs(180), || {
+        host.health().json()["status"] == "ok"
+    });
+    let r = host.post_signed("/bots/slow-00", SECRET, b"{\"a\":1}");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let log = host.log();
+    assert_eq!(
+        log.matches("plugin compiled and serving").count(),
+        13,
+        "{log}"
+    );
+}

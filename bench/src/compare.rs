@@ -228,7 +228,7 @@ pub fn inprocess_with(
     let loader = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let host = Host::load_all(&config, &loader)?;
+    let host = Host::load_all(&config, &loader, false)?;
     let runtime = &host.runtime;
     let bot = host
         .registry

@@ -96,7 +96,7 @@ pub fn run(repo: &Path, ops: usize, calls: usize) -> anyhow::Result<()> {
         }
         // The bench's own store is closed first: a redb file has one owner at a time.
         drop(store);
-        let host = Host::load_all(&config, &rt)?;
+        let host = Host::load_all(&config, &rt, false)?;
         let runtime = &host.runtime;
         let body = r#"{"task_id": 1, "task": {"id": 1}}"#;
         for bot in ["hello", "counter"] {

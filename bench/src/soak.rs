@@ -174,8 +174,8 @@ pub fn run(repo: &Path, host_bin: &Path, options: &Options) -> anyhow::Result<()
                 let mut i = 0usize;
                 while !sleep_unless(stop, Duration::from_secs(5)) {
                     i += 1;
-                    let base = if i % 2 == 0 { hello } else { copy };
-                    let bytes = if i % 4 == 0 {
+                    let base = if i.is_multiple_of(2) { hello } else { copy };
+                    let bytes = if i.is_multiple_of(4) {
                         with_custom_section(base, &format!("soak-{i}"))
                     } else {
                         base.clone()

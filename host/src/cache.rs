@@ -47,25 +47,45 @@ impl CompileCache {
         bytes: &[u8],
         hash: &str,
     ) -> wasmtime::Result<(Component, Source)> {
-        let Some(path) = self.path(hash) else {
-            return Ok((Component::from_binary(engine, bytes)?, Source::Compiled));
-        };
-        if path.exists() {
-            // SAFETY: the cache folder is written only by this host, with what
-            // `Component::serialize` produced for an engine with the same compatibility hash
-            // (part of the file name); wasmtime checks the header again on load.
-            match unsafe { Component::deserialize_file(engine, &path) } {
-                Ok(component) => return Ok((component, Source::Cached)),
-                Err(e) => {
-                    tracing::warn!(path = %path.display(), "ignoring an unusable cache entry: {e}")
-                }
+        match self.cached(engine, hash) {
+            Some(component) => Ok((component, Source::Cached)),
+            None => Ok((self.compile(engine, bytes, hash)?, Source::Compiled)),
+        }
+    }
+
+    /// The component compiled earlier from the bytes whose hash is `hash`, if the cache has
+    /// it: milliseconds, where a compile takes tens or hundreds.
+    pub fn cached(&self, engine: &Engine, hash: &str) -> Option<Component> {
+        let path = self.path(hash)?;
+        if !path.exists() {
+            return None;
+        }
+        // SAFETY: the cache folder is written only by this host, with what
+        // `Component::serialize` produced for an engine with the same compatibility hash
+        // (part of the file name); wasmtime checks the header again on load.
+        match unsafe { Component::deserialize_file(engine, &path) } {
+            Ok(component) => Some(component),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), "ignoring an unusable cache entry: {e}");
+                None
             }
         }
+    }
+
+    /// Compiles `bytes` and stores the result in the cache (if any).
+    pub fn compile(
+        &self,
+        engine: &Engine,
+        bytes: &[u8],
+        hash: &str,
+    ) -> wasmtime::Result<Component> {
         let component = Component::from_binary(engine, bytes)?;
-        if let Err(e) = store(&path, &component) {
-            tracing::warn!(path = %path.display(), "cannot write the compile cache: {e:#}");
+        if let Some(path) = self.path(hash) {
+            if let Err(e) = store(&path, &component) {
+                tracing::warn!(path = %path.display(), "cannot write the compile cache: {e:#}");
+            }
         }
-        Ok((component, Source::Compiled))
+        Ok(component)
     }
 
     fn path(&self, hash: &str) -> Option<PathBuf> {

@@ -7,6 +7,7 @@
 
 pub mod cache;
 pub mod capabilities;
+pub mod compiler;
 pub mod config;
 pub mod host;
 pub mod names;

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 use notify::{RecursiveMode, Watcher};
 
 use crate::cache::CompileCache;
+use crate::compiler::Compiler;
 use crate::config::Config;
 use crate::registry::Registry;
 use crate::runtime::engine::EngineSettings;
@@ -35,6 +36,7 @@ pub struct Reloader {
     config_path: PathBuf,
     state: Arc<AppState>,
     cache: CompileCache,
+    compiler: Compiler,
     engine: EngineSettings,
     listen: std::net::SocketAddr,
     /// The files whose change triggers a reload (absolute; symlink targets too).
@@ -42,11 +44,17 @@ pub struct Reloader {
 }
 
 impl Reloader {
-    pub fn new(config: &Config, state: Arc<AppState>, cache: CompileCache) -> Arc<Reloader> {
+    pub fn new(
+        config: &Config,
+        state: Arc<AppState>,
+        cache: CompileCache,
+        compiler: Compiler,
+    ) -> Arc<Reloader> {
         let reloader = Reloader {
             config_path: absolute(&config.path),
             state,
             cache,
+            compiler,
             engine: config.engine_settings(),
             listen: config.server.listen,
             watched_files: Mutex::new(BTreeSet::new()),
@@ -128,10 +136,15 @@ impl Reloader {
         );
         self.state.admin_token.store(config.admin_token.clone());
         let previous = self.state.registry.load_full();
-        let (registry, report) =
-            Registry::build(&self.state.runtime, &self.cache, &config, Some(&previous));
+        let (registry, report) = Registry::build(
+            &self.state.runtime,
+            &self.cache,
+            &config,
+            Some(&previous),
+            Some(&self.compiler),
+        );
         tracing::info!(
-            compiled = report.compiled,
+            compiling = report.compiling,
             cached = report.cached,
             reused = report.reused,
             "plugins rebuilt"
@@ -140,13 +153,15 @@ impl Reloader {
             tracing::warn!("{e} (the previous version, if any, keeps serving)");
             notes.push(e.to_string());
         }
-        self.state.registry.store(Arc::new(registry));
+        let registry = Arc::new(registry);
+        self.state.registry.store(registry.clone());
+        crate::server::compiling::finish_in_background(&self.state, &registry);
         self.set_watched_files(&config);
         let summary = format!(
-            "{} bots, {} extensions: {} compiled, {} from the cache, {} unchanged",
+            "{} bots, {} extensions: {} compiling, {} from the cache, {} unchanged",
             config.bots.len(),
             config.extensions.len(),
-            report.compiled,
+            report.compiling,
             report.cached,
             report.reused
         );

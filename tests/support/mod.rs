@@ -171,6 +171,7 @@ pub struct HostBuilder {
     env: Vec<(String, String)>,
     files: Vec<(String, Vec<u8>)>,
     soft_open_files: Option<u64>,
+    wait_for_compiles: bool,
 }
 
 impl Host {
@@ -180,6 +181,7 @@ impl Host {
         HostBuilder {
             config: config.to_string(),
             admin: true,
+            wait_for_compiles: true,
             env: Vec::new(),
             files: Vec::new(),
             soft_open_files: None,
@@ -332,6 +334,12 @@ impl HostBuilder {
         self
     }
 
+    /// Returns from `start` as soon as the host listens, with plugins maybe still compiling.
+    pub fn without_waiting_for_compiles(mut self) -> Self {
+        self.wait_for_compiles = false;
+        self
+    }
+
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.into(), value.into()));
         self
@@ -438,18 +446,35 @@ impl HostBuilder {
                 );
             }
         };
-        Host {
+        let host = Host {
             child,
             base: format!("http://{addr}"),
             log,
             _dir: dir,
+        };
+        // The host listens before its plugins finish compiling (in the background); a test
+        // starts from a host that serves every plugin, unless it asked otherwise.
+        if self.wait_for_compiles {
+            wait_until("every plugin compiled", Duration::from_secs(120), || {
+                host.get("/healthz").json()["compiling"] == 0
+            });
         }
+        host
     }
 
     /// Runs the host expecting it to refuse to start; returns its exit code and stderr.
     pub fn start_expecting_failure(self) -> (i32, String) {
-        let (_dir, config) = self.prepare();
-        let out = self.command(&config).output().expect("run pyrus-host");
+        let (dir, _) = self.prepare();
+        self.start_expecting_failure_in(dir)
+    }
+
+    /// Like [`HostBuilder::start_expecting_failure`], with the config and files `prepare`
+    /// made in `dir` (and whatever was added there since).
+    pub fn start_expecting_failure_in(self, dir: tempfile::TempDir) -> (i32, String) {
+        let out = self
+            .command(&dir.path().join("host.toml"))
+            .output()
+            .expect("run pyrus-host");
         let code = out.status.code().unwrap_or(-1);
         (code, String::from_utf8_lossy(&out.stderr).into_owned())
     }

@@ -98,7 +98,7 @@ pub fn call(args: CallArgs) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let host = Host::load_all(&config, &rt)?;
+    let host = Host::load_all(&config, &rt, false)?;
     let load_ms = host.load_time.as_secs_f64() * 1e3;
     // Sign with whatever secret the plugin was loaded with (a placeholder when the real one
     // is not available here): the call then passes the same check as a real signed call.

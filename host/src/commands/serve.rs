@@ -29,15 +29,20 @@ pub fn serve(config_path: PathBuf) -> anyhow::Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     // At startup every plugin must load: there is no previous version to fall back on.
-    let host = Host::load_all(&config, &rt)?;
+    // What the compile cache lacks compiles in the background: the host listens at once.
+    let host = Host::load_all(&config, &rt, true)?;
     tracing::info!(
         bots = config.bots.len(),
         extensions = config.extensions.len(),
-        compiled = host.report.compiled,
         cached = host.report.cached,
+        compiling = host.report.compiling,
         load_ms = host.load_time.as_millis() as u64,
         "plugins loaded"
     );
+    let compiler = host
+        .compiler
+        .clone()
+        .expect("serve compiles in the background");
     let tls = match &config.server.tls {
         Some(tls) => Some(server::tls::server_config(tls)?),
         None => None,
@@ -50,12 +55,13 @@ pub fn serve(config_path: PathBuf) -> anyhow::Result<ExitCode> {
             .with_admin_token(config.admin_token.clone())
             .with_tls(tls.is_some()),
     );
-    let reloader = Reloader::new(&config, state.clone(), host.cache);
+    let reloader = Reloader::new(&config, state.clone(), host.cache, compiler);
     let grace = config.server.shutdown_grace;
     let limits = config.server.connections;
     raise_open_files_limit();
     ignore_file_size_signal();
     rt.block_on(async move {
+        server::compiling::finish_in_background(&state, &state.registry.load());
         let listener = tokio::net::TcpListener::bind(config.server.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.server.listen))?;

@@ -86,8 +86,16 @@ impl Runtime {
         let limits = &sandbox.limits;
         let caps = self.capabilities.states(&sandbox.grants);
         let turn = Arc::new(Turn::default());
-        let mut store = new_store(&self.engine, limits, self.settings.fuel, caps, turn.clone());
         let started = std::time::Instant::now();
+        let deadline = started + limits.timeout;
+        let mut store = new_store(
+            &self.engine,
+            limits,
+            self.settings.fuel,
+            caps,
+            turn.clone(),
+            deadline,
+        );
         let call = self.scheduler.run(&sandbox.account, turn, body(&mut store));
         let outcome = tokio::time::timeout(limits.timeout, call).await;
         store.data().caps.finish();
@@ -98,7 +106,14 @@ impl Runtime {
                 Err(CallError::Timeout(limits.timeout))
             }
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(err)) => Err(classify(&err, &store, limits)),
+            Ok(Err(err)) => {
+                let error = classify(&err, &store, limits);
+                if let CallError::Timeout(_) = error {
+                    self.timeouts
+                        .record(started.elapsed().saturating_sub(limits.timeout));
+                }
+                Err(error)
+            }
         };
         // Giving back a large memory to the pool (resetting its pages) takes milliseconds
         // that no epoch can interrupt: off the workers, so other calls do not wait for it.

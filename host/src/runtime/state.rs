@@ -39,14 +39,16 @@ impl WasiView for CallState {
 }
 
 /// A fresh store for one call, with the plugin's memory limit and an epoch deadline that
-/// yields at every tick through `turn`, so the scheduler decides when the call goes on (the
-/// call's timeout is enforced around it).
+/// yields at every tick through `turn`, so the scheduler decides when the call goes on. At
+/// the first tick past `deadline` the running call is interrupted there and then (a timer
+/// around the call covers a call that is waiting for its turn or in a host function).
 pub fn new_store(
     engine: &Engine,
     limits: &Limits,
     fuel_enabled: bool,
     caps: States,
     turn: Arc<Turn>,
+    deadline: std::time::Instant,
 ) -> Store<CallState> {
     // The builder's defaults deny everything: stdin closed, no args, env, preopened dirs,
     // sockets or name lookups. Capabilities add only what they own (stdout/stderr capture).
@@ -65,6 +67,9 @@ pub fn new_store(
     store.limiter(|s| &mut s.limiter);
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(move |_| {
+        if std::time::Instant::now() >= deadline {
+            return Err(wasmtime::Trap::Interrupt.into());
+        }
         Ok(wasmtime::UpdateDeadline::YieldCustom(
             1,
             Box::pin(turn.yield_now()),

@@ -18,11 +18,15 @@ use crate::registry::{Loaded, Registry};
 
 #[derive(Serialize)]
 pub struct Health {
-    /// `ok`, or `degraded` when a plugin or the config failed its last load (the previous
-    /// version keeps serving).
+    /// `ok`; `degraded` when a plugin or the config failed its last load (the previous
+    /// version keeps serving); else `compiling` while plugins compile in the background.
     status: &'static str,
     bots: Vec<PluginHealth>,
     extensions: Vec<PluginHealth>,
+    /// Plugins compiling in the background (`bots.hello`), each served once compiled.
+    compiling: Vec<String>,
+    /// Why each plugin that failed its last load failed, by config key (`bots.hello`).
+    load_errors: std::collections::BTreeMap<String, String>,
     reload: ReloadStatus,
 }
 
@@ -34,6 +38,8 @@ struct Summary {
     extensions: usize,
     /// Plugins whose last load failed, plus one if the last reload failed.
     failed: usize,
+    /// Plugins still compiling in the background.
+    compiling: usize,
     details: &'static str,
 }
 
@@ -61,13 +67,19 @@ pub async fn healthz(State(state): State<Arc<AppState>>, headers: HeaderMap) -> 
     let registry = state.registry.load();
     let reload = state.reload_status.lock().unwrap().clone();
     let failed = registry.errors().len() + usize::from(reload.last_error.is_some());
-    let status = if failed > 0 { "degraded" } else { "ok" };
+    let compiling = registry.compiling().count();
+    let status = match (failed, compiling) {
+        (0, 0) => "ok",
+        (0, _) => "compiling",
+        _ => "degraded",
+    };
     if !super::admin::is_admin(&state, &headers) {
         return Json(Summary {
             status,
             bots: registry.plugins(Kind::Bot).count(),
             extensions: registry.plugins(Kind::Extension).count(),
             failed,
+            compiling,
             details: "present the admin token (Authorization: Bearer) for details",
         })
         .into_response();
@@ -83,6 +95,11 @@ pub async fn healthz(State(state): State<Arc<AppState>>, headers: HeaderMap) -> 
         status,
         bots,
         extensions,
+        compiling: registry
+            .compiling()
+            .map(|c| format!("{}.{}", c.kind.section(), c.name))
+            .collect(),
+        load_errors: registry.errors().clone(),
         reload,
     })
     .into_response()

@@ -80,7 +80,7 @@ async fn serve(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Failure> {
-    let registry = state.registry.load_full();
+    let registry = super::compiling::when_ready(state, Kind::Extension, name).await?;
     let extension = registry
         .get(Kind::Extension, name)
         .filter(|e| e.plugin.takes_inbound())

@@ -2,6 +2,7 @@
 
 mod admin;
 mod body;
+pub mod compiling;
 pub mod error;
 mod health;
 mod inbound;

@@ -21,7 +21,7 @@ use tracing::Instrument;
 
 use super::error::ApiError;
 use super::webhook::{self, Failure};
-use super::{body, AppState};
+use super::{body, compiling, AppState};
 use crate::names::Kind;
 use crate::retry::{self, Attempt};
 use crate::runtime::{Method, Reply, Request};
@@ -117,7 +117,7 @@ struct Call<'a> {
 impl Call<'_> {
     async fn run(self, method: Option<&str>, body: Body) -> Result<Response, Failure> {
         // The snapshot keeps this plugin alive for the whole call, whatever reloads do.
-        let registry = self.state.registry.load_full();
+        let registry = compiling::when_ready(self.state, self.kind, self.name).await?;
         let plugin = webhook::lookup(&registry, self.kind, self.name)?;
         let method = method.map(parse_method).transpose()?;
         // Named only when a call fails: no string is built for a call that succeeds.

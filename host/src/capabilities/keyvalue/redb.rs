@@ -29,7 +29,7 @@ struct StoreFile {
 /// Why a transaction failed: the plugin's fault (a quota, a counter) or the storage's.
 enum Fail {
     Kv(KvError),
-    Storage(redb::Error),
+    Storage(Box<redb::Error>),
 }
 
 impl From<KvError> for Fail {
@@ -39,7 +39,7 @@ impl From<KvError> for Fail {
 }
 
 fn storage(e: impl Into<redb::Error>) -> Fail {
-    Fail::Storage(e.into())
+    Fail::Storage(Box::new(e.into()))
 }
 
 impl StoreFile {
@@ -64,7 +64,7 @@ impl StoreFile {
             Ok(value) => Ok(value),
             Err(Fail::Kv(e)) => Err(e),
             Err(Fail::Storage(e)) => {
-                if matches!(e, redb::Error::Io(_) | redb::Error::PreviousIo) {
+                if matches!(*e, redb::Error::Io(_) | redb::Error::PreviousIo) {
                     let mut slot = self.db.lock().unwrap_or_else(|e| e.into_inner());
                     if slot
                         .as_ref()

@@ -1,0 +1,120 @@
+//! Serving plugins that are still compiling: each compile job, once done, swaps in a registry
+//! that serves the plugin (or records why it failed), and a call to a plugin still compiling
+//! moves its job to the front and waits for it, within the plugin's timeout.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::http::StatusCode;
+
+use super::error::ApiError;
+use super::webhook::Failure;
+use super::AppState;
+use crate::names::Kind;
+use crate::registry::{Compiling, Registry};
+
+/// Applies each of `registry`'s compile jobs to the served registry when it is done. Call
+/// after `registry` was stored in `state` (at start, and after each reload).
+pub fn finish_in_background(state: &Arc<AppState>, registry: &Registry) {
+    for compiling in registry.compiling() {
+        let (state, compiling) = (state.clone(), compiling.clone());
+        let started = Instant::now();
+        tokio::spawn(async move {
+            compiling.job.done().await;
+            // Linking takes a few milliseconds: off the workers that serve calls.
+            let applied = tokio::task::spawn_blocking(move || {
+                let mut outcome = None;
+                state.registry.rcu(|current| {
+                    let (kind, name, job) = (compiling.kind, &compiling.name, &compiling.job);
+                    match current.with_compiled(&state.runtime, kind, name, job) {
+                        Some((next, result)) => {
+                            outcome = Some(result);
+                            Arc::new(next)
+                        }
+                        None => {
+                            outcome = None;
+                            current.clone()
+                        }
+                    }
+                });
+                (compiling, outcome)
+            })
+            .await;
+            let Ok((compiling, Some(outcome))) = applied else {
+                return; // a newer build took this plugin over
+            };
+            let key = format!("{}.{}", compiling.kind.section(), compiling.name);
+            let ms = started.elapsed().as_millis() as u64;
+            match outcome {
+                Ok(()) => {
+                    tracing::info!(plugin = %key, ready_after_ms = ms, "plugin compiled and serving")
+                }
+                Err(e) => tracing::error!(
+                    plugin = %key,
+                    "plugin failed to load after compiling (its previous version, if any, keeps serving): {e}"
+                ),
+            }
+        });
+    }
+}
+
+/// The served registry once the plugin of `kind` named `name` is not compiling any more:
+/// at once when it is not (or its previous version serves meanwhile), else after its compile
+/// (moved to the front of the queue). A 503 when that takes longer than the plugin's timeout,
+/// or when the plugin failed to load and has no version to serve.
+pub async fn when_ready(
+    state: &AppState,
+    kind: Kind,
+    name: &str,
+) -> Result<Arc<Registry>, Failure> {
+    let mut registry = state.registry.load_full();
+    if registry.get(kind, name).is_some() {
+        return Ok(registry);
+    }
+    let unavailable = |code: &'static str, message: String| {
+        Failure::new(
+            code,
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, message),
+        )
+    };
+    if let Some(compiling) = registry.compiling_of(kind, name).cloned() {
+        compiling.job.prioritize();
+        let waited = tokio::time::timeout(compiling.wait, async {
+            compiling.job.done().await;
+            // The swap follows the job's end by the time it takes to link.
+            loop {
+                let registry = state.registry.load_full();
+                let same_job = |c: &Arc<Compiling>| Arc::ptr_eq(&c.job, &compiling.job);
+                if !registry.compiling_of(kind, name).is_some_and(same_job) {
+                    return registry;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+        })
+        .await;
+        registry = waited.map_err(|_| {
+            unavailable(
+                "plugin_compiling",
+                format!(
+                    "the {} is still compiling after {} ms; Pyrus will retry",
+                    kind.as_str(),
+                    compiling.wait.as_millis()
+                ),
+            )
+        })?;
+    }
+    if registry.get(kind, name).is_none()
+        && registry
+            .error(&format!("{}.{name}", kind.section()))
+            .is_some()
+    {
+        return Err(unavailable(
+            "plugin_not_loaded",
+            format!(
+                "the {} failed to load; the operator sees why on /healthz",
+                kind.as_str()
+            ),
+        ));
+    }
+    Ok(registry)
+}

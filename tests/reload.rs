@@ -257,7 +257,7 @@ fn a_warm_cache_start_does_not_compile() {
             .find(|l| l["fields"]["message"] == "plugins loaded")
             .unwrap();
         (
-            line["fields"]["compiled"].as_u64().unwrap(),
+            line["fields"]["compiling"].as_u64().unwrap(),
             line["fields"]["cached"].as_u64().unwrap(),
         )
     };

@@ -454,7 +454,8 @@ impl HostBuilder {
         };
         // The host listens before its plugins finish compiling (in the background); a test
         // starts from a host that serves every plugin, unless it asked otherwise.
-        if self.wait_for_compiles {
+        // (A TLS host is not asked over plain HTTP: its tests wait in their own way.)
+        if self.wait_for_compiles && !self.config.contains("[server.tls]") {
             wait_until("every plugin compiled", Duration::from_secs(120), || {
                 host.get("/healthz").json()["compiling"] == 0
             });

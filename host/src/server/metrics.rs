@@ -3,7 +3,6 @@
 //! recording is a no-op.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -69,22 +68,17 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
     Ok(handle)
 }
 
-/// Records one finished call of a configured plugin.
-pub fn record_call(kind: Kind, name: &str, outcome: &'static str, elapsed: Duration) {
-    let labels = [
-        ("kind", kind.as_str().to_string()),
-        ("plugin", name.to_string()),
-    ];
+/// Counts one failed call of a configured plugin by its outcome (the successful ones and
+/// every call's duration are counted through handles each plugin's record keeps, see
+/// [`super::stats`]).
+pub fn record_failure(kind: Kind, name: &str, outcome: &'static str) {
     metrics::counter!(
         "pyrus_calls_total",
-        &[
-            labels[0].clone(),
-            labels[1].clone(),
-            ("outcome", outcome.to_string()),
-        ]
+        "kind" => kind.as_str(),
+        "plugin" => name.to_string(),
+        "outcome" => outcome
     )
     .increment(1);
-    metrics::histogram!("pyrus_call_duration_seconds", &labels).record(elapsed.as_secs_f64());
 }
 
 /// Records a connection the host closed, and why.

@@ -10,7 +10,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
-use super::{metrics, AppState};
+use super::AppState;
 use crate::names::Kind;
 use crate::registry::{Loaded, Registry};
 use crate::retry::Attempt;
@@ -50,8 +50,7 @@ pub async fn observe(
         Ok(response) => {
             let status = response.status().as_u16();
             tracing::info!(status, outcome = "ok", duration_us, "call");
-            metrics::record_call(kind, name, "ok", elapsed);
-            state.stats.record(kind, name, None);
+            state.stats.record(kind, name, "ok", elapsed, None);
             response
         }
         Err(Failure { error, outcome }) => {
@@ -64,8 +63,9 @@ pub async fn observe(
             }
             // Names nobody configured are not recorded: callers could make up any number.
             if !matches!(outcome, "unknown_bot" | "unknown_extension") {
-                metrics::record_call(kind, name, outcome, elapsed);
-                state.stats.record(kind, name, Some((status, cause)));
+                state
+                    .stats
+                    .record(kind, name, outcome, elapsed, Some((status, cause)));
             }
             error.into_response()
         }

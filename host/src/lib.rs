@@ -10,6 +10,7 @@ pub mod capabilities;
 pub mod compiler;
 pub mod config;
 pub mod host;
+pub mod log_writer;
 pub mod names;
 pub mod registry;
 pub mod reload;

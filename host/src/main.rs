@@ -82,7 +82,7 @@ enum Command {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
+    let _flush_log = init_logging(cli.log_format);
     let result = match cli.command {
         Command::Serve { config } => commands::serve::serve(config),
         Command::Check { config } => commands::check::check(&config),
@@ -94,21 +94,25 @@ fn main() -> std::process::ExitCode {
         Ok(code) => code,
         Err(e) => {
             tracing::debug!("{e:#}");
+            // The log's lines first, then the error that ends the process.
+            _flush_log.flush();
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE
         }
     }
 }
 
-fn init_logging(format: LogFormat) {
+fn init_logging(format: LogFormat) -> pyrus_host::log_writer::FlushGuard {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let (writer, guard) = pyrus_host::log_writer::BackgroundStderr::start();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         // Colour codes only for a person at a terminal, not in journald, files or pipes.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
+    guard
 }

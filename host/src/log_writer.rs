@@ -1,6 +1,7 @@
 //! Where log lines go: a thread of their own that writes them to stderr in batches. A call's
-//! log line then costs the worker that served it a copy into a channel, not a write(2): under
-//! load the writer drains every line waiting and writes them with one system call.
+//! log line then costs the worker that served it a copy into a channel, not a write(2) nor a
+//! thread wake-up: the writer writes every line waiting with one system call, then lets the
+//! next lines gather for a few milliseconds.
 //!
 //! Nothing is dropped: when the writer falls far behind, loggers wait for it. Lines still in
 //! the channel when the process exits are written by [`FlushGuard`]'s drop.
@@ -13,6 +14,9 @@ use tracing_subscriber::fmt::MakeWriter;
 
 /// Lines waiting before a logger has to wait for the writer.
 const BACKLOG: usize = 16 * 1024;
+
+/// How long the writer lets lines gather after writing a batch: the most a line waits.
+const GATHER: Duration = Duration::from_millis(5);
 
 enum Message {
     Line(Vec<u8>),
@@ -60,6 +64,9 @@ fn write_lines(rx: Receiver<Message>) {
             next = rx.try_recv().ok();
         }
         let _ = out.flush();
+        // Let lines gather: a logger then only queues its line, with no thread to wake (a
+        // wake-up per line would cost more than the write it saves).
+        std::thread::sleep(GATHER);
     }
 }
 

@@ -112,7 +112,8 @@ fn init_logging(format: LogFormat) -> pyrus_host::log_writer::FlushGuard {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     match format {
         LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+        // The call's span once (`span`), not again as a list of one (`spans`).
+        LogFormat::Json => builder.json().with_span_list(false).init(),
     }
     guard
 }

@@ -235,8 +235,7 @@ fn stores_are_denied_unless_granted_and_the_refusal_is_logged() {
         "plugin tried to open a store it is not granted",
         Duration::from_secs(5),
     );
-    let log = host.log();
-    assert!(log.contains("\"store\":\"other\""), "{log}");
+    host.wait_for_log("\"store\":\"other\"", Duration::from_secs(5));
 }
 
 #[test]

@@ -252,14 +252,30 @@ impl Host {
     }
 
     /// Everything the host logged so far (JSON lines).
+    /// The host's log so far. The host writes its log in batches a few milliseconds apart:
+    /// this waits until no line arrived for 30 ms (at most 1 s), so that what a call just
+    /// logged is in it.
     pub fn log(&self) -> String {
+        let started = Instant::now();
+        let mut seen = self.log.lock().unwrap().len();
+        let mut quiet_since = Instant::now();
+        while quiet_since.elapsed() < Duration::from_millis(30)
+            && started.elapsed() < Duration::from_secs(1)
+        {
+            std::thread::sleep(Duration::from_millis(5));
+            let now = self.log.lock().unwrap().len();
+            if now != seen {
+                seen = now;
+                quiet_since = Instant::now();
+            }
+        }
         self.log.lock().unwrap().clone()
     }
 
     /// Waits until the log contains `needle`, or panics after `timeout`.
     pub fn wait_for_log(&self, needle: &str, timeout: Duration) {
         let start = Instant::now();
-        while !self.log().contains(needle) {
+        while !self.log.lock().unwrap().contains(needle) {
             assert!(
                 start.elapsed() < timeout,
                 "log never showed {needle:?}:\n{}",

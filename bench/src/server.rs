@@ -139,11 +139,21 @@ impl RunningHost {
         self.status_field("Threads:")
     }
 
-    /// File descriptors the server has open (sockets included).
-    pub fn open_files(&self) -> usize {
-        std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
-            .map(|d| d.count())
-            .unwrap_or(0)
+    /// File descriptors the server has open: (files, pipes and the like; sockets).
+    pub fn open_fds(&self) -> (usize, usize) {
+        let Ok(dir) = std::fs::read_dir(format!("/proc/{}/fd", self.child.id())) else {
+            return (0, 0);
+        };
+        let (mut files, mut sockets) = (0, 0);
+        for fd in dir.flatten() {
+            let target = std::fs::read_link(fd.path()).unwrap_or_default();
+            if target.to_string_lossy().starts_with("socket:") {
+                sockets += 1;
+            } else {
+                files += 1;
+            }
+        }
+        (files, sockets)
     }
 
     pub fn peak_rss_kib(&self) -> u64 {

@@ -67,54 +67,58 @@ pub async fn when_ready(
     kind: Kind,
     name: &str,
 ) -> Result<Arc<Registry>, Failure> {
-    let mut registry = state.registry.load_full();
-    if registry.get(kind, name).is_some() {
-        return Ok(registry);
-    }
     let unavailable = |code: &'static str, message: String| {
         Failure::new(
             code,
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, message),
         )
     };
-    if let Some(compiling) = registry.compiling_of(kind, name).cloned() {
+    let mut deadline = None;
+    loop {
+        let registry = state.registry.load_full();
+        if registry.get(kind, name).is_some() {
+            return Ok(registry);
+        }
+        let Some(compiling) = registry.compiling_of(kind, name).cloned() else {
+            if registry
+                .error(&format!("{}.{name}", kind.section()))
+                .is_some()
+            {
+                return Err(unavailable(
+                    "plugin_not_loaded",
+                    format!(
+                        "the {} failed to load; the operator sees why on /healthz",
+                        kind.as_str()
+                    ),
+                ));
+            }
+            return Ok(registry); // not configured: the caller answers 404
+        };
+        // One wait in all, however many versions a reload brings meanwhile.
+        let deadline = *deadline.get_or_insert(tokio::time::Instant::now() + compiling.wait);
         compiling.job.prioritize();
-        let waited = tokio::time::timeout(compiling.wait, async {
+        let done = async {
             compiling.job.done().await;
             // The swap follows the job's end by the time it takes to link.
-            loop {
-                let registry = state.registry.load_full();
-                let same_job = |c: &Arc<Compiling>| Arc::ptr_eq(&c.job, &compiling.job);
-                if !registry.compiling_of(kind, name).is_some_and(same_job) {
-                    return registry;
-                }
+            let same_job = |c: &Arc<Compiling>| Arc::ptr_eq(&c.job, &compiling.job);
+            while state
+                .registry
+                .load()
+                .compiling_of(kind, name)
+                .is_some_and(same_job)
+            {
                 tokio::time::sleep(std::time::Duration::from_millis(2)).await;
             }
-        })
-        .await;
-        registry = waited.map_err(|_| {
-            unavailable(
+        };
+        if tokio::time::timeout_at(deadline, done).await.is_err() {
+            return Err(unavailable(
                 "plugin_compiling",
                 format!(
                     "the {} is still compiling after {} ms; Pyrus will retry",
                     kind.as_str(),
                     compiling.wait.as_millis()
                 ),
-            )
-        })?;
+            ));
+        }
     }
-    if registry.get(kind, name).is_none()
-        && registry
-            .error(&format!("{}.{name}", kind.section()))
-            .is_some()
-    {
-        return Err(unavailable(
-            "plugin_not_loaded",
-            format!(
-                "the {} failed to load; the operator sees why on /healthz",
-                kind.as_str()
-            ),
-        ));
-    }
-    Ok(registry)
 }

@@ -73,19 +73,7 @@ pub fn run(
             for _ in 0..concurrency {
                 let (stop, answered, base) = (&stop, &answered, &host.base);
                 s.spawn(move || {
-                    let agent = ureq::AgentBuilder::new()
-                        .timeout(Duration::from_secs(30))
-                        .build();
-                    let empty = sign(b"{}");
-                    let url = format!("{base}/bots/{name}");
-                    while !stop.load(Ordering::Relaxed) {
-                        let _ = agent
-                            .post(&url)
-                            .set("X-Pyrus-Sig", &empty)
-                            .send_bytes(b"{}")
-                            .map(|r| r.into_string());
-                        answered.fetch_add(1, Ordering::Relaxed);
-                    }
+                    answered.fetch_add(call_until_stopped(base, name, stop), Ordering::Relaxed)
                 });
             }
         }
@@ -155,6 +143,26 @@ pub fn run(
         println!("    {name:<14} {seconds:>8.2} s");
     }
     Ok(())
+}
+
+/// Calls the bot `name` at `base` (signed, body `{}`) one call after another until `stop`,
+/// ignoring the answers; how many calls were answered.
+pub fn call_until_stopped(base: &str, name: &str, stop: &AtomicBool) -> usize {
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(30))
+        .build();
+    let empty = sign(b"{}");
+    let url = format!("{base}/bots/{name}");
+    let mut answered = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let _ = agent
+            .post(&url)
+            .set("X-Pyrus-Sig", &empty)
+            .send_bytes(b"{}")
+            .map(|r| r.into_string());
+        answered += 1;
+    }
+    answered
 }
 
 /// The value of an unlabelled metric in a Prometheus text page.

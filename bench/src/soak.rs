@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use crate::hostile::MIX;
+use crate::hostile::{call_until_stopped, MIX};
 use crate::reload::with_custom_section;
 use crate::sequential::release_plugins;
 use crate::server::{ms, percentile, sign, RunningHost};
@@ -152,20 +152,7 @@ pub fn run(repo: &Path, host_bin: &Path, options: &Options) -> anyhow::Result<()
         // Hostile traffic: answers ignored.
         for name in HOSTILE {
             let (stop, base) = (&stop, &base);
-            s.spawn(move || {
-                let agent = ureq::AgentBuilder::new()
-                    .timeout(Duration::from_secs(30))
-                    .build();
-                let empty = sign(b"{}");
-                let url = format!("{base}/bots/{name}");
-                while !stop.load(Ordering::Relaxed) {
-                    let _ = agent
-                        .post(&url)
-                        .set("X-Pyrus-Sig", &empty)
-                        .send_bytes(b"{}")
-                        .map(|r| r.into_string());
-                }
-            });
+            s.spawn(move || call_until_stopped(base, name, stop));
         }
         // Reloads: a new version of `live` every 5 s, cold (unseen bytes) every 4th time.
         {

@@ -51,7 +51,9 @@ pub fn finish_in_background(state: &Arc<AppState>, registry: &Registry) {
                 }
                 Err(e) => tracing::error!(
                     plugin = %key,
-                    "plugin failed to load after compiling (its previous version, if any, keeps serving): {e}"
+                    "plugin failed to load after compiling (its previous version, if any, keeps serving): {}",
+                    // Compiler messages quote names from the plugin file.
+                    crate::text::sanitize(&e, 4096)
                 ),
             }
         });

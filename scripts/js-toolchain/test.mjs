@@ -1,0 +1,61 @@
+// Runs the native tests of the JS SDK (sdk/js/test) and of the JS plugins (plugins/*-js/test):
+// type-checks each package (tsc --noEmit), bundles each *.test.ts with the SDK's sources
+// (esbuild; Node 20 cannot run TypeScript itself), then runs them with `node --test`.
+// Run through scripts/test-js, which installs the toolchain first.
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, rmSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const toolchain = join(root, "target/toolchains/js");
+const { build } = await import(join(toolchain, "node_modules/esbuild/lib/main.js"));
+const sdk = join(root, "sdk/js");
+const out = join(root, "target/js-tests");
+
+const packages = [{ name: "sdk-js", dir: sdk, tsconfigs: [join(sdk, "tsconfig.json"), join(sdk, "test/tsconfig.json")] }];
+for (const d of readdirSync(join(root, "plugins")).sort()) {
+  const dir = join(root, "plugins", d);
+  if (d.endsWith("-js") && existsSync(join(dir, "package.json"))) {
+    packages.push({ name: d, dir, tsconfigs: [join(dir, "tsconfig.json")].filter(existsSync) });
+  }
+}
+
+let failed = false;
+for (const p of packages) {
+  for (const tsconfig of p.tsconfigs) {
+    console.log(`==> tsc --noEmit -p ${tsconfig.slice(root.length + 1)}`);
+    const r = spawnSync(join(toolchain, "node_modules/.bin/tsc"), ["-p", tsconfig, "--noEmit"], { stdio: "inherit" });
+    if (r.status !== 0) failed = true;
+  }
+}
+if (failed) process.exit(1);
+
+rmSync(out, { recursive: true, force: true });
+const files = [];
+for (const p of packages) {
+  const testDir = join(p.dir, "test");
+  if (!existsSync(testDir)) continue;
+  const tests = readdirSync(testDir).filter((f) => f.endsWith(".test.ts")).map((f) => join(testDir, f));
+  for (const t of tests) {
+    const outfile = join(out, p.name, basename(t).replace(/\.ts$/, ".mjs"));
+    await build({
+      entryPoints: [t],
+      outfile,
+      bundle: true,
+      format: "esm",
+      platform: "node",
+      target: "node20",
+      sourcemap: "inline",
+      alias: {
+        "pyrus-plugin-sdk/testing": join(sdk, "src/testing.ts"),
+        "pyrus-plugin-sdk": join(sdk, "src/index.ts"),
+      },
+      logLevel: "warning",
+    });
+    files.push(outfile);
+  }
+}
+console.log(`==> node --test (${files.length} files)`);
+const r = spawnSync(process.execPath, ["--enable-source-maps", "--test", "--test-reporter=spec", ...files], { stdio: "inherit" });
+process.exit(r.status ?? 1);

@@ -51,14 +51,21 @@ installHost({
     wasi("path", () => outgoing.setPathWithQuery(path));
     const body = wasi("body", () => outgoing.body());
     const pending = wasi("send", () => handle(outgoing, undefined));
-    const stream = wasi("body stream", () => body.write());
-    // The stream takes at most 4096 bytes per blocking write.
-    for (let i = 0; i < request.body.length; i += 4096) {
-      const chunk = request.body.subarray(i, i + 4096);
-      wasi("writing the body", () => stream.blockingWriteAndFlush(chunk));
+    // A refused request (not in allowed_outbound_hosts) closes the body stream: remember a
+    // write failure, but report the response's error first, which says why.
+    let writeError: unknown;
+    try {
+      const stream = wasi("body stream", () => body.write());
+      // The stream takes at most 4096 bytes per blocking write.
+      for (let i = 0; i < request.body.length; i += 4096) {
+        const chunk = request.body.subarray(i, i + 4096);
+        wasi("writing the body", () => stream.blockingWriteAndFlush(chunk));
+      }
+      drop(stream);
+      wasi("finishing the body", () => OutgoingBody.finish(body, undefined));
+    } catch (e) {
+      writeError = e;
     }
-    drop(stream);
-    wasi("finishing the body", () => OutgoingBody.finish(body, undefined));
     const pollable = pending.subscribe();
     pollable.block();
     drop(pollable);
@@ -67,6 +74,7 @@ installHost({
     if (got === null || got === undefined || got.tag !== "ok") fail({ kind: "failed", message: "no response" });
     const inner = got.val as Tagged;
     if (inner.tag !== "ok") failed(inner.val);
+    if (writeError !== undefined) throw writeError;
     const response = inner.val as IncomingResponse;
     const status = response.status();
     const fields = response.headers();

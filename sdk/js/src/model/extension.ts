@@ -25,14 +25,21 @@ export class ExtensionRequest {
   accountId: string | undefined;
   channelId: string | undefined;
   credentials: Credential[];
-  /** The body as Pyrus sent it (parsed), for fields this SDK does not model. */
-  readonly raw: JsonObject;
+  readonly #raw: JsonObject;
 
   constructor(o: JsonObject) {
-    this.raw = o;
+    this.#raw = o;
     this.accountId = str(o.account_id);
     this.channelId = str(o.channel_id);
     this.credentials = credentials(o.credentials);
+  }
+
+  /**
+   * The body as Pyrus sent it (parsed), for fields this SDK does not model. A getter, so that
+   * `JSON.stringify` and `console.log` of the request never show the secrets it holds.
+   */
+  get raw(): JsonObject {
+    return this.#raw;
   }
 
   /** Parses a body; a 400 `invalid_request` when it is not a JSON object. */

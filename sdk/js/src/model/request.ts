@@ -75,11 +75,10 @@ export class BotRequest {
   apiUrl: string | undefined;
   /** Where to download files from, e.g. `https://files.pyrus.com/`. */
   filesUrl: string | undefined;
-  /** The body as Pyrus sent it (parsed), for fields this SDK does not model. */
-  readonly raw: JsonObject;
+  readonly #raw: JsonObject;
 
   constructor(o: JsonObject) {
-    this.raw = o;
+    this.#raw = o;
     this.event = str(o.event) ?? "";
     const token = str(o.access_token);
     this.accessToken = token === undefined ? undefined : new Secret(token);
@@ -89,6 +88,14 @@ export class BotRequest {
     this.task = Task.from(o.task);
     this.apiUrl = str(o.api_url);
     this.filesUrl = str(o.files_url);
+  }
+
+  /**
+   * The body as Pyrus sent it (parsed), for fields this SDK does not model. A getter, so that
+   * `JSON.stringify` and `console.log` of the request never show the secrets it holds.
+   */
+  get raw(): JsonObject {
+    return this.#raw;
   }
 
   /**

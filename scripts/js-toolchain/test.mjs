@@ -57,5 +57,7 @@ for (const p of packages) {
   }
 }
 console.log(`==> node --test (${files.length} files)`);
-const r = spawnSync(process.execPath, ["--enable-source-maps", "--test", "--test-reporter=spec", ...files], { stdio: "inherit" });
+// The SDK's sample test reads the public bodies kept beside the clone (../shared/samples).
+const env = { ...process.env, PYRUS_SAMPLES_DIR: process.env.PYRUS_SAMPLES_DIR ?? join(root, "../shared/samples") };
+const r = spawnSync(process.execPath, ["--enable-source-maps", "--test", "--test-reporter=spec", ...files], { stdio: "inherit", env });
 process.exit(r.status ?? 1);

@@ -60,6 +60,41 @@ pub fn plugins() -> &'static Path {
     })
 }
 
+/// Builds the plugins written in another language (`plugins/*-SUFFIX` and
+/// `tests/plugins/*-SUFFIX`) with `scripts/SCRIPT` once per test process, beside the Rust
+/// ones. The scripts install their pinned toolchain on first use and skip what is up to date.
+fn build_foreign(script: &str, suffix: &str) -> &'static Path {
+    let mut dirs = Vec::new();
+    for parent in ["plugins", "tests/plugins"] {
+        for entry in std::fs::read_dir(repo().join(parent)).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with(suffix) && entry.path().is_dir() {
+                dirs.push(format!("{parent}/{name}"));
+            }
+        }
+    }
+    dirs.sort();
+    let status = Command::new(repo().join("scripts").join(script))
+        .args(&dirs)
+        .current_dir(repo())
+        .status()
+        .unwrap_or_else(|e| panic!("run scripts/{script}: {e}"));
+    assert!(status.success(), "scripts/{script} failed");
+    plugins()
+}
+
+/// Builds the Python plugins once per test process (componentize-py).
+pub fn python_plugins() -> &'static Path {
+    static BUILT: OnceLock<&'static Path> = OnceLock::new();
+    BUILT.get_or_init(|| build_foreign("build-python-plugins", "-py"))
+}
+
+/// Builds the JavaScript/TypeScript plugins once per test process (jco).
+pub fn js_plugins() -> &'static Path {
+    static BUILT: OnceLock<&'static Path> = OnceLock::new();
+    BUILT.get_or_init(|| build_foreign("build-js-plugins", "-js"))
+}
+
 /// The `.wasm` file of a plugin crate (`hello-bot` → `hello_bot.wasm`).
 pub fn plugin(crate_name: &str) -> PathBuf {
     plugins().join(format!("{}.wasm", crate_name.replace('-', "_")))

@@ -10,6 +10,15 @@ from typing import Callable
 # componentize-py's CPython reports "wasi"; everywhere else the SDK runs on fakes.
 IN_HOST = sys.platform == "wasi"
 
+if IN_HOST:
+    # componentize-py keeps only the binding modules imported while it pre-initialises the
+    # app: import every one the capabilities use now, not when first called (a lazy import
+    # of an unkept module fails at run time with ImportError).
+    from wit_world.imports import (  # noqa: F401
+        atomics, batch, log, outgoing_handler, pyrus_plugin_types, streams,
+        wasi_config_store, wasi_http_types, wasi_keyvalue_store,
+    )
+
 
 @dataclass
 class Fakes:

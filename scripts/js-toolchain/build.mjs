@@ -71,18 +71,34 @@ function run(cmd, argv, what) {
   return r.stdout;
 }
 
-/** A copy of wit/ for `world`; without wasi:http when `http` is false (see below). */
-function stageWit(http) {
-  const dir = join(work, http ? "wit" : "wit-no-http");
+// The world's capability imports, by the SDK binding that uses them.
+const IMPORTS = {
+  store: [/^\s*import wasi:keyvalue\/(store|atomics|batch)@[^;]+;\s*$/gm],
+  config: [/^\s*import wasi:config\/store@[^;]+;\s*$/gm],
+  http: [/^\s*import wasi:http\/outgoing-handler@[^;]+;\s*$/gm],
+};
+
+/**
+ * A copy of wit/ whose `capabilities` world imports only what the plugin uses (`used`): jco
+ * makes the component import every interface of the world, and, like the Rust SDK's
+ * components, these should import only what they call.
+ */
+function stageWit(used) {
+  const keep = Object.keys(IMPORTS).filter((c) => used.has(c)).sort();
+  const dir = join(work, `wit-${keep.join("-") || "log"}`);
   rmSync(dir, { recursive: true, force: true });
   cpSync(join(root, "wit"), dir, { recursive: true });
-  if (!http) {
-    const file = join(dir, "plugin.wit");
-    const text = readFileSync(file, "utf8");
-    const line = /^\s*import wasi:http\/outgoing-handler@[^;]+;\s*$/m;
-    if (!line.test(text)) throw new Error("wit/plugin.wit: the wasi:http import moved; update scripts/js-toolchain/build.mjs");
-    writeFileSync(file, text.replace(line, ""));
+  const file = join(dir, "plugin.wit");
+  let text = readFileSync(file, "utf8");
+  for (const [cap, patterns] of Object.entries(IMPORTS)) {
+    if (used.has(cap)) continue;
+    for (const re of patterns) {
+      re.lastIndex = 0;
+      if (!re.test(text)) throw new Error(`wit/plugin.wit: the ${cap} imports moved; update IMPORTS in scripts/js-toolchain/build.mjs`);
+      text = text.replace(re, "");
+    }
   }
+  writeFileSync(file, text);
   return dir;
 }
 
@@ -177,7 +193,7 @@ for (const dir of dirs) {
     console.log(`${name}: bundled ${relative(root, bundleFile)} (${(statSync(bundleFile).size / 1024).toFixed(1)} KiB; capabilities: ${capabilities})`);
 
     // 4. The component.
-    const wit = stageWit(buildEngine !== "quickjs");
+    const wit = stageWit(used);
     const argv = ["componentize", bundleFile, "--wit", wit, "--world-name", world, "-o", out];
     if (buildEngine === "quickjs") argv.push("--backend", "qjs", "--backend-qjs-disable-async");
     mkdirSync(outDir, { recursive: true });

@@ -204,7 +204,8 @@ for (const dir of dirs) {
     console.log(`${name}: built ${relative(root, out)} (${size} MB, componentize ${((Date.now() - t1) / 1000).toFixed(1)} s, total ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   } catch (e) {
     failures++;
-    console.error(`${name}: ${e instanceof Error ? e.message : e}`);
+    const message = e instanceof Error ? e.message : String(e);
+    console.error(message.startsWith(name) ? message : `${name}: ${message}`);
   }
 }
 process.exit(failures ? 1 : 0);

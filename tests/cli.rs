@@ -241,16 +241,16 @@ fn call_sign_prints_the_signature_pyrus_would_send() {
 #[test]
 fn new_scaffolds_plugins_whose_printed_steps_work() {
     let work = tempfile::tempdir().unwrap();
-    for (kind, name, expect) in [
-        (
-            "bot",
-            "demo-bot",
-            "Hello, Ada Lovelace! Task 1001 is approved.",
-        ),
-        ("extension", "demo-ext", "chat-42-1"),
+    let greeting = "Hello, Ada Lovelace! Task 1001 is approved.";
+    for (lang, kind, name, expect, initial_mib) in [
+        ("rust", "bot", "demo-bot", greeting, 4),
+        ("rust", "extension", "demo-ext", "chat-42-1", 4),
+        // componentize-py's CPython starts with a 13 MiB heap.
+        ("python", "bot", "demo-py-bot", greeting, 13),
+        ("python", "extension", "demo-py-ext", "chat-42-1", 13),
     ] {
         let (code, out, err) = run(host_cmd()
-            .args(["new", kind, name])
+            .args(["new", kind, name, "--lang", lang])
             .current_dir(work.path()));
         assert_eq!(code, 0, "{out}{err}");
         let steps: Vec<&str> = out
@@ -262,7 +262,7 @@ fn new_scaffolds_plugins_whose_printed_steps_work() {
         assert_eq!(steps.len(), 5, "{out}");
         assert_eq!(steps[0], format!("cd {name}"));
         let dir = work.path().join(name);
-        // Build steps: cargo test, cargo build, pyrus-host call.
+        // The steps that test, build and call the plugin.
         for step in &steps[1..4] {
             let (code, out, err) = run(Command::new("sh")
                 .args(["-c", step])
@@ -274,8 +274,8 @@ fn new_scaffolds_plugins_whose_printed_steps_work() {
                 assert!(out.contains(expect), "`{step}` printed:\n{out}\n{err}");
             }
         }
-        // The crate's .cargo/config.toml links it with 4 MiB of initial memory: under a
-        // 2 MiB limit the call fails, saying so.
+        // A plugin starts with some memory (a Rust crate's .cargo/config.toml links it
+        // with 4 MiB): under a 2 MiB limit the call fails, saying so.
         let config = std::fs::read_to_string(dir.join("pyrus-host.toml")).unwrap();
         assert!(config.contains("memory_mb = 64"), "{config}");
         std::fs::write(
@@ -288,14 +288,14 @@ fn new_scaffolds_plugins_whose_printed_steps_work() {
             .current_dir(&dir));
         assert_ne!(code, 0, "{out}{err}");
         assert!(
-            format!("{out}{err}").contains("asked for 4 MiB of memory"),
+            format!("{out}{err}").contains(&format!("asked for {initial_mib} MiB of memory")),
             "{out}{err}"
         );
         std::fs::remove_file(dir.join("small.toml")).unwrap();
         serve_step(&dir, steps[4], name);
         // A second `new` into the same folder refuses instead of overwriting.
         let (code, _, err) = run(host_cmd()
-            .args(["new", kind, name])
+            .args(["new", kind, name, "--lang", lang])
             .current_dir(work.path()));
         assert_eq!(code, 1);
         assert!(err.contains("not empty"), "{err}");

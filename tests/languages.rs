@@ -7,57 +7,72 @@ mod support;
 
 use serde_json::{json, Value};
 use support::mock::MockServer;
-use support::{python_plugins, Host};
+use support::{js_plugins, python_plugins, Host};
 
 const SECRET: &str = "languages-secret";
 
-/// A host serving `plugin` under each `[bots.NAME]` of `bots` (name, wasm, extra lines).
-fn host(bots: &[(&str, &str, &str)]) -> Host {
+/// A host serving each `(section, name, wasm, extra config lines)`.
+fn host(plugins: &[(&str, &str, &str, &str)]) -> Host {
     let mut config = String::from(
         "[server]\nlisten = \"127.0.0.1:0\"\n[defaults]\nmemory_mb = 64\ntimeout_ms = 20000\n",
     );
-    for (name, wasm, extra) in bots {
+    for (section, name, wasm, extra) in plugins {
         config.push_str(&format!(
-            "[bots.{name}]\nplugin = \"{{plugins}}/{wasm}\"\nsecret = {{ env = \"LANG_SECRET\" }}\n{extra}\n"
+            "[{section}.{name}]\nplugin = \"{{plugins}}/{wasm}\"\nsecret = {{ env = \"LANG_SECRET\" }}\n{extra}\n"
         ));
     }
     Host::builder(&config).env("LANG_SECRET", SECRET).start()
 }
 
-/// What a reply must be: the status and, for 2xx, the JSON (or an error code otherwise).
+/// Bots only.
+fn bots(bots: &[(&str, &str, &str)]) -> Host {
+    let all: Vec<_> = bots.iter().map(|(n, w, e)| ("bots", *n, *w, *e)).collect();
+    host(&all)
+}
+
+/// What a reply must be: its status and JSON, an error's status and code, or only its
+/// status (the body must then equal the first language's).
 enum Expect {
     Json(Value),
     Error(u16, &'static str),
+    Status(u16),
 }
 
-/// Runs every case against every bot and reports all the differences at once.
-fn check_table(host: &Host, bots: &[&str], cases: &[(&str, Value, Expect)]) {
+/// Runs every case against every build (`paths[i]` + the case's suffix) and reports all the
+/// differences at once: each answer must meet the expectation and equal the first build's
+/// (the Rust reference) in status and JSON.
+fn check_table(host: &Host, paths: &[&str], cases: &[(&str, &str, Value, Expect)]) {
     let mut failures = Vec::new();
-    for bot in bots {
-        for (what, body, expect) in cases {
-            let body = match body {
-                Value::String(raw) => raw.clone().into_bytes(),
-                other => other.to_string().into_bytes(),
-            };
-            let reply = host.post_signed(&format!("/bots/{bot}"), SECRET, &body);
+    for (what, suffix, body, expect) in cases {
+        let body = match body {
+            Value::String(raw) => raw.clone().into_bytes(),
+            other => other.to_string().into_bytes(),
+        };
+        let mut reference: Option<(u16, Option<Value>)> = None;
+        for path in paths {
+            let reply = host.post_signed(&format!("{path}{suffix}"), SECRET, &body);
+            let json = serde_json::from_str::<Value>(&reply.body).ok();
             let ok = match expect {
-                Expect::Json(want) => {
-                    reply.status == 200
-                        && serde_json::from_str::<Value>(&reply.body).ok().as_ref() == Some(want)
-                }
+                Expect::Json(want) => reply.status == 200 && json.as_ref() == Some(want),
                 Expect::Error(status, code) => {
                     reply.status == *status
-                        && serde_json::from_str::<Value>(&reply.body)
-                            .map(|v| v["error_code"] == *code)
-                            .unwrap_or(false)
+                        && json.as_ref().is_some_and(|v| v["error_code"] == *code)
                 }
+                Expect::Status(status) => reply.status == *status,
             };
-            if !ok {
+            let same = match &reference {
+                None => true,
+                // Error messages may word things differently; codes and replies may not.
+                Some((status, _)) if matches!(expect, Expect::Error(..)) => *status == reply.status,
+                Some(first) => *first == (reply.status, json.clone()),
+            };
+            if !ok || !same {
                 failures.push(format!(
-                    "{bot}, {what}: got {} {}",
+                    "{path}{suffix}, {what}: got {} {}",
                     reply.status, reply.body
                 ));
             }
+            reference.get_or_insert((reply.status, json));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -67,10 +82,11 @@ fn hello(text: &str) -> Expect {
     Expect::Json(json!({"text": text, "approval_choice": "approved"}))
 }
 
-fn hello_cases() -> Vec<(&'static str, Value, Expect)> {
+fn hello_cases() -> Vec<(&'static str, &'static str, Value, Expect)> {
     vec![
         (
             "author with email",
+            "",
             json!({"event": "comment", "task_id": 11, "user_id": 3, "access_token": "t",
                    "task": {"id": 11, "author": {"id": 2, "email": "bob@example.com",
                    "first_name": "Bob", "last_name": "Smith"},
@@ -79,27 +95,32 @@ fn hello_cases() -> Vec<(&'static str, Value, Expect)> {
         ),
         (
             "empty email: the name",
+            "",
             json!({"task": {"id": 1, "author": {"id": 2, "email": "", "first_name": "Bob", "last_name": ""}}}),
             hello("Hello, Bob. This task approved by bot."),
         ),
         (
             "blank email, first and last name, unicode",
+            "",
             json!({"task": {"id": 1, "author": {"id": 2, "email": "  ", "first_name": "Ёжик",
                    "last_name": "В Тумане"}}}),
             hello("Hello, Ёжик В Тумане. This task approved by bot."),
         ),
         (
             "no author",
+            "",
             json!({"task_id": "5"}),
             hello("Hello. This task approved by bot."),
         ),
         (
             "author without email or name",
+            "",
             json!({"task": {"author": {"id": 2}}}),
             hello("Hello. This task approved by bot."),
         ),
         (
             "ids as strings, nulls and unknown keys",
+            "",
             json!({"task_id": "12", "user_id": "4", "new_key": [1, {"x": null}],
                    "task": {"id": "12", "author": {"id": "2", "email": "a@b.c", "first_name": null},
                    "fields": [{"id": "1", "type": "brand_new", "value": {"z": 1}}],
@@ -108,11 +129,13 @@ fn hello_cases() -> Vec<(&'static str, Value, Expect)> {
         ),
         (
             "not a JSON object",
+            "",
             Value::String("[1, 2]".into()),
             Expect::Error(400, "invalid_json"),
         ),
         (
             "not JSON at all",
+            "",
             Value::String("{\"task\": ".into()),
             Expect::Error(400, "invalid_json"),
         ),
@@ -120,20 +143,92 @@ fn hello_cases() -> Vec<(&'static str, Value, Expect)> {
 }
 
 #[test]
-fn hello_bot_answers_the_same_in_rust_and_python() {
+fn hello_bot_answers_the_same_in_rust_python_and_typescript() {
     python_plugins();
-    let host = host(&[
+    js_plugins();
+    let host = bots(&[
         ("hello-rust", "hello_bot.wasm", ""),
         ("hello-python", "hello_bot_py.wasm", ""),
+        ("hello-ts", "hello_bot_js.wasm", ""),
     ]);
-    check_table(&host, &["hello-rust", "hello-python"], &hello_cases());
+    check_table(
+        &host,
+        &["/bots/hello-rust", "/bots/hello-python", "/bots/hello-ts"],
+        &hello_cases(),
+    );
+}
+
+#[test]
+fn echo_extension_answers_the_same_in_rust_and_typescript() {
+    js_plugins();
+    let settings = r#"settings = '{"login": "demo", "password": "pa55"}'"#;
+    let host = host(&[
+        ("extensions", "echo-rust", "echo_extension.wasm", settings),
+        ("extensions", "echo-ts", "echo_extension_js.wasm", settings),
+    ]);
+    let creds = |login: &str, password: &str| json!({"credentials": [{"code": "login", "value": login}, {"code": "password", "value": password}]});
+    let cases = vec![
+        (
+            "good credentials",
+            "/authorize",
+            creds("demo", "pa55"),
+            Expect::Json(json!({"account_id": "echo:demo", "account_name": "Echo (demo)"})),
+        ),
+        (
+            "wrong password",
+            "/authorize",
+            creds("demo", "nope"),
+            Expect::Error(400, "bad_credentials"),
+        ),
+        (
+            "toggle",
+            "/toggle",
+            json!({"account_id": "echo:demo", "enabled": true}),
+            Expect::Status(200),
+        ),
+        (
+            "a message",
+            "/sendmessage",
+            json!({"account_id": "echo:demo", "channel_id": "chat-42", "message_text": "Привет"}),
+            Expect::Status(200),
+        ),
+        (
+            "no channel",
+            "/sendmessage",
+            json!({"message_text": "hi"}),
+            Expect::Error(400, "invalid_request"),
+        ),
+        (
+            "an empty message",
+            "/sendmessage",
+            json!({"channel_id": "c", "message_text": "  "}),
+            Expect::Error(400, "invalid_request"),
+        ),
+        (
+            "not implemented",
+            "/createdialog",
+            json!({}),
+            Expect::Error(501, "not_supported"),
+        ),
+        (
+            "a body that is not an object",
+            "/sendmessage",
+            Value::String("[1]".into()),
+            Expect::Error(400, "invalid_json"),
+        ),
+    ];
+    check_table(
+        &host,
+        &["/extensions/echo-rust", "/extensions/echo-ts"],
+        &cases,
+    );
 }
 
 #[test]
 fn copy_field_bot_answers_the_same_in_rust_and_python() {
     python_plugins();
     let settings = r#"settings = '{"SourceFieldCode": "u_Source", "TargetFieldCode": "u_Target"}'"#;
-    let host = host(&[
+    let host = bots(&[
         ("copy-rust", "copy_field_bot.wasm", settings),
         ("copy-python", "copy_field_bot_py.wasm", settings),
     ]);
@@ -147,6 +242,7 @@ fn copy_field_bot_answers_the_same_in_rust_and_python() {
     let cases = vec![
         (
             "nested money value, host settings",
+            "",
             nested,
             Expect::Json(json!({"text": "Field value was copied by bot 77.",
                 "approval_choice": "approved",
@@ -154,6 +250,7 @@ fn copy_field_bot_answers_the_same_in_rust_and_python() {
         ),
         (
             "catalog in a table, bot_settings first",
+            "",
             from_table,
             Expect::Json(json!({"text": "Field value was copied by bot.",
                 "approval_choice": "approved",
@@ -161,6 +258,7 @@ fn copy_field_bot_answers_the_same_in_rust_and_python() {
         ),
         (
             "checkmark as text",
+            "",
             json!({"task": {"fields": [{"id": 2, "type": "checkmark", "code": "u_Source", "value": "checked"}]}}),
             Expect::Json(json!({"text": "Field value was copied by bot.",
                 "approval_choice": "approved",
@@ -168,6 +266,7 @@ fn copy_field_bot_answers_the_same_in_rust_and_python() {
         ),
         (
             "no such field",
+            "",
             json!({"task": {"fields": []}}),
             Expect::Json(
                 json!({"text": "CopyField bot cannot copy: the task has no field with code u_Source."}),
@@ -175,13 +274,14 @@ fn copy_field_bot_answers_the_same_in_rust_and_python() {
         ),
         (
             "a value that cannot be copied",
+            "",
             json!({"task": {"fields": [{"id": 2, "type": "table", "code": "u_Source", "value": []}]}}),
             Expect::Json(
                 json!({"text": "CopyField bot cannot copy: the value of u_Source cannot be copied (field type table)."}),
             ),
         ),
     ];
-    check_table(&host, &["copy-rust", "copy-python"], &cases);
+    check_table(&host, &["/bots/copy-rust", "/bots/copy-python"], &cases);
 }
 
 /// The probe's JSON answer (its comment text).
@@ -197,7 +297,7 @@ fn a_python_plugin_is_denied_files_environment_and_sockets() {
     // Something listens, so that a connect could succeed if the sandbox let it out.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let host = host(&[("sandbox", "probe_py.wasm", "settings = \"sandbox\"")]);
+    let host = bots(&[("sandbox", "probe_py.wasm", "settings = \"sandbox\"")]);
     let out = probe(&host, "sandbox", json!({"port": port}));
     assert!(out["file"]["error"].is_string(), "file: {out}");
     assert!(out["home"]["error"].is_string(), "HOME: {out}");
@@ -224,7 +324,7 @@ fn the_python_sdk_reaches_the_store_variables_and_outbound_http_in_the_host() {
     );
     let allowed = format!("http://127.0.0.1:{}", mock.port);
     let url = mock.url("/echo");
-    let host = host(&[
+    let host = bots(&[
         (
             "state",
             "probe_py.wasm",
@@ -275,7 +375,7 @@ fn the_python_sdk_reaches_the_store_variables_and_outbound_http_in_the_host() {
 #[test]
 fn python_failures_become_clean_answers_and_logs_are_escaped() {
     python_plugins();
-    let host = host(&[
+    let host = bots(&[
         ("raise", "probe_py.wasm", "settings = \"raise\""),
         ("error", "probe_py.wasm", "settings = \"error\""),
         ("log", "probe_py.wasm", "settings = \"log\""),

@@ -1,4 +1,5 @@
-//! `pyrus-host new bot|extension NAME`: scaffold a plugin crate that builds and tests at once.
+//! `pyrus-host new bot|extension NAME [--lang rust|python]`: scaffold a plugin that builds
+//! and tests at once, with its sample body, config and the steps to run it.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -12,18 +13,31 @@ pub enum Kind {
     Extension,
 }
 
+/// The language the plugin is written in.
+#[derive(Clone, Copy, Default, clap::ValueEnum)]
+pub enum Lang {
+    #[default]
+    Rust,
+    Python,
+}
+
 #[derive(clap::Args)]
 pub struct NewArgs {
     /// What to create.
     #[arg(value_enum)]
     kind: Kind,
+    /// The language to write it in.
+    #[arg(long, value_enum, default_value_t = Lang::Rust)]
+    lang: Lang,
     /// The plugin's name: the crate's name and its name in the config (letters, digits, `-`,
     /// `_`).
     name: String,
     /// The folder to create (default: ./NAME). It must not exist or be empty.
     #[arg(long)]
     path: Option<PathBuf>,
-    /// The pyrus-plugin-sdk crate to depend on (default: the SDK this host was built with).
+    /// The SDK folder of pyrus-plugin-host (the Rust crate; the Python SDK is in its
+    /// `python` folder, the build scripts in `../scripts`). Default: the SDK this host was
+    /// built with.
     #[arg(long)]
     sdk: Option<PathBuf>,
 }
@@ -54,27 +68,32 @@ pub fn new(args: NewArgs) -> anyhow::Result<ExitCode> {
 
     let wasm = name.replace('-', "_");
     let env = format!("{}_SECRET", wasm.to_ascii_uppercase());
-    let (section, what, source, sample, test_call) = match args.kind {
+    let (section, what, sample, test_call, world) = match args.kind {
         Kind::Bot => (
             "bots",
             "bot's secret key",
-            include_str!("templates/bot.rs.tmpl"),
             (
                 "sample-task.json",
                 include_str!("templates/sample-task.json"),
             ),
             format!("{name} --body sample-task.json"),
+            "bot-plugin",
         ),
         Kind::Extension => (
             "extensions",
             "extension's secret",
-            include_str!("templates/extension.rs.tmpl"),
             (
                 "sample-sendmessage.json",
                 include_str!("templates/sample-sendmessage.json"),
             ),
             format!("{name} --method sendmessage --body sample-sendmessage.json"),
+            "extension-plugin",
         ),
+    };
+    let scripts = sdk.parent().map(|p| p.join("scripts")).unwrap_or_default();
+    let plugin_path = match args.lang {
+        Lang::Rust => format!("target/wasm32-wasip2/release/{wasm}.wasm"),
+        Lang::Python => format!("target/{wasm}.wasm"),
     };
     let fill = |template: &str| {
         template
@@ -82,39 +101,99 @@ pub fn new(args: NewArgs) -> anyhow::Result<ExitCode> {
             .replace("{{crate}}", name)
             .replace("{{type}}", &type_name(name))
             .replace("{{sdk}}", &toml_string(&sdk))
+            .replace("{{sdk_python}}", &toml_string(&sdk.join("python")))
             .replace("{{section}}", section)
             .replace("{{wasm}}", &wasm)
+            .replace("{{plugin_path}}", &plugin_path)
+            .replace("{{world}}", world)
             .replace("{{env}}", &env)
             .replace("{{what}}", what)
     };
 
-    for sub in ["src", ".cargo"] {
-        std::fs::create_dir_all(dir.join(sub))
-            .with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    let files = [
-        (
-            "Cargo.toml",
-            fill(include_str!("templates/Cargo.toml.tmpl")),
-        ),
-        ("src/lib.rs", fill(source)),
+    let mut files = vec![
         (sample.0, sample.1.to_string()),
         (
             "pyrus-host.toml",
             fill(include_str!("templates/config.toml.tmpl")),
         ),
-        (
-            ".gitignore",
-            include_str!("templates/gitignore.tmpl").to_string(),
-        ),
-        (
-            ".cargo/config.toml",
-            // The repository's own: the example plugins are built with the same settings.
-            include_str!("../../../.cargo/config.toml").to_string(),
-        ),
     ];
+    let (test, build) = match args.lang {
+        Lang::Rust => {
+            let source = match args.kind {
+                Kind::Bot => include_str!("templates/bot.rs.tmpl"),
+                Kind::Extension => include_str!("templates/extension.rs.tmpl"),
+            };
+            files.extend([
+                (
+                    "Cargo.toml",
+                    fill(include_str!("templates/Cargo.toml.tmpl")),
+                ),
+                ("src/lib.rs", fill(source)),
+                (
+                    ".gitignore",
+                    include_str!("templates/gitignore.tmpl").to_string(),
+                ),
+                (
+                    ".cargo/config.toml",
+                    // The repository's own: the example plugins are built with the same settings.
+                    include_str!("../../../.cargo/config.toml").to_string(),
+                ),
+            ]);
+            (
+                "cargo test".to_string(),
+                "cargo build --release --target wasm32-wasip2".to_string(),
+            )
+        }
+        Lang::Python => {
+            let scripts = scripts
+                .canonicalize()
+                .ok()
+                .filter(|s| s.join("build-python-plugins").is_file())
+                .with_context(|| {
+                    format!(
+                        "the Python build scripts are not at {}: pass --sdk PATH/TO/pyrus-plugin-host/sdk",
+                        scripts.display()
+                    )
+                })?;
+            let (source, test) = match args.kind {
+                Kind::Bot => (
+                    include_str!("templates/python/bot.py.tmpl"),
+                    include_str!("templates/python/test_bot.py.tmpl"),
+                ),
+                Kind::Extension => (
+                    include_str!("templates/python/extension.py.tmpl"),
+                    include_str!("templates/python/test_extension.py.tmpl"),
+                ),
+            };
+            files.extend([
+                ("app.py", fill(source)),
+                ("tests/test_app.py", fill(test)),
+                (
+                    "pyproject.toml",
+                    fill(include_str!("templates/python/pyproject.toml.tmpl")),
+                ),
+                (
+                    "conftest.py",
+                    fill(include_str!("templates/python/conftest.py.tmpl")),
+                ),
+                (
+                    ".gitignore",
+                    include_str!("templates/python/gitignore.tmpl").to_string(),
+                ),
+            ]);
+            let script = |s: &str| shell_word(&scripts.join(s).display().to_string());
+            (
+                format!("{} .", script("test-python")),
+                format!("{} --out-dir target .", script("build-python-plugins")),
+            )
+        }
+    };
     for (file, text) in files {
         let path = dir.join(file);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
         std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
 
@@ -125,8 +204,8 @@ pub fn new(args: NewArgs) -> anyhow::Result<ExitCode> {
     };
     println!("Created {kind} {name} in {}. Next:", dir.display());
     println!("  cd {}", shell_word(&dir.display().to_string()));
-    println!("  cargo test");
-    println!("  cargo build --release --target wasm32-wasip2");
+    println!("  {test}");
+    println!("  {build}");
     println!("  {host} call --config pyrus-host.toml {test_call}");
     println!("  {env}=change-me {host} serve --config pyrus-host.toml");
     Ok(ExitCode::SUCCESS)

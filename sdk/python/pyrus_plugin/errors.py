@@ -25,12 +25,12 @@ class PluginError(Exception):
 
     @classmethod
     def bad_request(cls, message: str) -> "PluginError":
-        """A ``bad_request`` answered 400: the body was not what the plugin needs.
+        """An ``invalid_request`` answered 400: the body was not what the plugin needs.
 
         >>> PluginError.bad_request("no task").status
         400
         """
-        return cls("bad_request", message, 400)
+        return cls("invalid_request", message, 400)
 
     def with_status(self, status: int) -> "PluginError":
         """The same error, answered with ``status``."""

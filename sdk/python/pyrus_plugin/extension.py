@@ -116,7 +116,7 @@ class SendMessageRequest(_WithCredentials):
                    _credentials(d.get("credentials")), d)
 
     def channel(self) -> str:
-        """The channel to deliver to; a 400 ``bad_request`` when the body has none."""
+        """The channel to deliver to; a 400 ``invalid_request`` when the body has none."""
         if not self.channel_id:
             raise PluginError.bad_request("channel_id is missing")
         return self.channel_id
@@ -213,7 +213,7 @@ class InboundRequest:
         return next((v for k, v in self.headers if k == name), None)
 
     def json(self) -> Any:
-        """The body as JSON; a 400 ``bad_request`` when it is not."""
+        """The body as JSON; a 400 ``invalid_request`` when it is not."""
         try:
             return json.loads(self.body)
         except ValueError as e:

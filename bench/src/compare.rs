@@ -2,7 +2,7 @@
 //! work and against the Flask sample under gunicorn, with the same signed requests, the same
 //! load, in one run; then per-call cost in process, startup with 100 plugins, and memory.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -76,27 +76,11 @@ pub fn run(repo: &Path, host_bin: &Path, opts: &Options) -> anyhow::Result<()> {
     let mut results: Vec<(String, String, Load)> = Vec::new();
     for (body_name, body) in &bodies {
         let sig = sign(body);
-        let mut runs: Vec<Vec<Load>> = vec![Vec::new(); targets.len()];
-        for _ in 0..rounds {
-            for ((name, url), runs) in targets.iter().zip(&mut runs) {
-                check_reply(url, body, &sig).with_context(|| format!("{name} answered wrongly"))?;
-                runs.push(load::run(
-                    &Target {
-                        url,
-                        body,
-                        sig: &sig,
-                        wrk_request: None,
-                    },
-                    opts.connections,
-                    per_round,
-                )?);
-            }
-        }
+        let pairs: Vec<(&str, &str)> = targets.iter().map(|(n, u)| (*n, u.as_str())).collect();
+        let runs = take_turns(&pairs, body, &sig, rounds, opts.connections, per_round)?;
         for ((name, _), runs) in targets.iter().zip(runs) {
             let load = Load::combine(&runs);
-            let (slowest, fastest) = runs.iter().fold((f64::MAX, 0.0f64), |(lo, hi), l| {
-                (lo.min(l.rps), hi.max(l.rps))
-            });
+            let (slowest, fastest) = rps_range(&runs);
             println!(
                 "{:<24} {:<22} {:>10.0} {:>17} {:>10.0} {:>10.0}",
                 name,
@@ -132,6 +116,40 @@ pub fn run(repo: &Path, host_bin: &Path, opts: &Options) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Loads each target in turn, `rounds` times (`per_round` each): this VM's slow spells,
+/// seconds long, then fall on all of them alike. Each target's reply is checked before each
+/// of its turns. Returns each target's runs.
+pub fn take_turns(
+    targets: &[(&str, &str)],
+    body: &[u8],
+    sig: &str,
+    rounds: usize,
+    connections: usize,
+    per_round: Duration,
+) -> anyhow::Result<Vec<Vec<Load>>> {
+    let mut runs: Vec<Vec<Load>> = vec![Vec::new(); targets.len()];
+    for _ in 0..rounds {
+        for ((name, url), runs) in targets.iter().zip(&mut runs) {
+            check_reply(url, body, sig).with_context(|| format!("{name} answered wrongly"))?;
+            let target = Target {
+                url,
+                body,
+                sig,
+                wrk_request: None,
+            };
+            runs.push(load::run(&target, connections, per_round)?);
+        }
+    }
+    Ok(runs)
+}
+
+/// The slowest and fastest round's req/s.
+pub fn rps_range(runs: &[Load]) -> (f64, f64) {
+    runs.iter().fold((f64::MAX, 0.0f64), |(lo, hi), l| {
+        (lo.min(l.rps), hi.max(l.rps))
+    })
+}
+
 fn host_config(hello: &Path) -> String {
     format!(
         "[server]\nlisten = \"127.0.0.1:0\"\ncompile_cache = false\nwatch = false\n\
@@ -165,7 +183,7 @@ fn bodies(repo: &Path) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
     Ok(out)
 }
 
-fn check_reply(url: &str, body: &[u8], sig: &str) -> anyhow::Result<()> {
+pub fn check_reply(url: &str, body: &[u8], sig: &str) -> anyhow::Result<()> {
     let reply = ureq::post(url)
         .set("X-Pyrus-Sig", sig)
         .set("Content-Type", "application/json")
@@ -178,12 +196,19 @@ fn check_reply(url: &str, body: &[u8], sig: &str) -> anyhow::Result<()> {
 }
 
 fn start_flask(repo: &Path) -> anyhow::Result<Option<RunningHost>> {
-    let baseline: PathBuf = repo.join("../shared/baselines");
-    if !load::flask_available() || !baseline.join("flask_bot.py").exists() {
+    let app = repo.join("../shared/baselines/flask_bot.py");
+    if !load::flask_available() || !app.exists() {
         return Ok(None);
     }
+    start_gunicorn(Path::new("python3"), &app).map(Some)
+}
+
+/// The Flask sample `app` (a `flask_bot.py`) under gunicorn with 2 workers, run by `python`
+/// (which must have flask and gunicorn).
+pub fn start_gunicorn(python: &Path, app: &Path) -> anyhow::Result<RunningHost> {
     let port = free_port()?;
-    let mut cmd = Command::new("python3");
+    let module = app.file_stem().context("the Flask app is a .py file")?;
+    let mut cmd = Command::new(python);
     cmd.args([
         "-m",
         "gunicorn",
@@ -193,9 +218,9 @@ fn start_flask(repo: &Path) -> anyhow::Result<Option<RunningHost>> {
         &format!("127.0.0.1:{port}"),
     ])
     .arg("--chdir")
-    .arg(&baseline)
-    .arg("flask_bot:app");
-    RunningHost::spawn_on_port(cmd, port, tempfile::tempdir()?).map(Some)
+    .arg(app.parent().context("the Flask app is in a folder")?)
+    .arg(format!("{}:app", module.to_string_lossy()));
+    RunningHost::spawn_on_port(cmd, port, tempfile::tempdir()?)
 }
 
 /// Per-call cost without HTTP: fresh store, instantiate, call, drop.
@@ -213,96 +238,158 @@ pub fn inprocess_with(
     calls: usize,
     threads: usize,
 ) -> anyhow::Result<()> {
-    use pyrus_host::config::Config;
-    use pyrus_host::host::Host;
-    use pyrus_host::names::Kind;
-    use pyrus_host::runtime::{CallInfo, Reply, Request};
-
-    std::env::set_var("BENCH_SECRET", SECRET);
-    let dir = tempfile::tempdir()?;
     let mut text = host_config(plugin);
     if let Some(settings) = settings {
         text.push_str(&format!("settings = {settings:?}\n"));
     }
-    let config = Config::parse(&dir.path().join("bench.toml"), &text)?;
-    let loader = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let host = Host::load_all(&config, &loader, false)?;
-    let runtime = &host.runtime;
-    let bot = host
-        .registry
-        .get(Kind::Bot, "hello")
-        .context("hello is loaded")?;
-    let body = String::from_utf8(body.to_vec())?;
-    let info = || CallInfo {
-        name: "hello".into(),
-        attempt: 1,
-        max_attempts: None,
-        user_agent: None,
-        settings: bot.settings.clone(),
-    };
-    // Each thread runs its share of the calls one after another on its own runtime: with
-    // several threads this shows whether the instance pool scales across cores. All threads
-    // warm up first, then measure together.
-    const WARM_UP: usize = 1000;
-    let per_thread = calls.div_ceil(threads);
-    let warmed = std::sync::Barrier::new(threads);
-    let call = || async {
-        let request = Request::Bot(body.clone());
-        let admission = bot.plugin.admit(runtime)?;
-        let reply = bot.plugin.call(runtime, admission, info(), request).await?;
-        if matches!(reply, Reply::Json(None)) && settings.is_none() {
-            bail!("no reply");
-        }
-        anyhow::Ok(())
-    };
-    type Measured = (Vec<Duration>, Instant, Instant);
-    let results: Vec<anyhow::Result<Measured>> = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
-                    let rt = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()?;
-                    rt.block_on(async {
-                        let mut warm_up = Ok(());
-                        for _ in 0..WARM_UP {
-                            warm_up = call().await;
-                            if warm_up.is_err() {
-                                break;
+    let host = InProcessHost::load(&text)?;
+    let stats = host.time_calls("hello", body, calls, threads, 1000, settings.is_none())?;
+    println!();
+    println!(
+        "in process, fresh instance per call (instantiate + call + drop, {} B body, {} calls, {}, {threads} thread{}): p50 {:.1} us, p99 {:.1} us, {:.0} calls/s (p50 of each tenth of the run: {:.1} to {:.1} us)",
+        body.len(),
+        stats.calls,
+        plugin.file_name().unwrap_or_default().to_string_lossy(),
+        if threads == 1 { "" } else { "s" },
+        us(stats.p50),
+        us(stats.p99),
+        stats.per_sec,
+        us(stats.tenths.0),
+        us(stats.tenths.1),
+    );
+    Ok(())
+}
+
+/// A host loaded in this process (no HTTP), with what it needs kept alive.
+pub struct InProcessHost {
+    pub host: pyrus_host::host::Host,
+    // Capabilities are opened on this runtime: it must outlive the host.
+    _loader: tokio::runtime::Runtime,
+    _dir: tempfile::TempDir,
+}
+
+/// What [`InProcessHost::time_calls`] measured.
+pub struct CallStats {
+    pub calls: usize,
+    pub p50: Duration,
+    pub p99: Duration,
+    pub per_sec: f64,
+    /// The lowest and highest p50 of each tenth of the run.
+    pub tenths: (Duration, Duration),
+}
+
+impl InProcessHost {
+    /// Loads every plugin of `config_text` (compiling what its cache lacks) as `serve` does.
+    pub fn load(config_text: &str) -> anyhow::Result<InProcessHost> {
+        std::env::set_var("BENCH_SECRET", SECRET);
+        let dir = tempfile::tempdir()?;
+        let config =
+            pyrus_host::config::Config::parse(&dir.path().join("bench.toml"), config_text)?;
+        let loader = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let host = pyrus_host::host::Host::load_all(&config, &loader, false)?;
+        Ok(InProcessHost {
+            host,
+            _loader: loader,
+            _dir: dir,
+        })
+    }
+
+    /// Times `calls` calls of bot `name` with `body` (fresh store, instantiate, call, drop),
+    /// after `warm_up` calls per thread; with `expect_reply`, an empty reply is an error.
+    pub fn time_calls(
+        &self,
+        name: &str,
+        body: &[u8],
+        calls: usize,
+        threads: usize,
+        warm_up: usize,
+        expect_reply: bool,
+    ) -> anyhow::Result<CallStats> {
+        use pyrus_host::names::Kind;
+        use pyrus_host::runtime::{CallInfo, Reply, Request};
+
+        let runtime = &self.host.runtime;
+        let bot = self
+            .host
+            .registry
+            .get(Kind::Bot, name)
+            .with_context(|| format!("{name} is loaded"))?;
+        let body = String::from_utf8(body.to_vec())?;
+        let info = || CallInfo {
+            name: name.into(),
+            attempt: 1,
+            max_attempts: None,
+            user_agent: None,
+            settings: bot.settings.clone(),
+        };
+        // Each thread runs its share of the calls one after another on its own runtime: with
+        // several threads this shows whether the instance pool scales across cores. All
+        // threads warm up first, then measure together.
+        let per_thread = calls.div_ceil(threads);
+        let warmed = std::sync::Barrier::new(threads);
+        let call = || async {
+            let request = Request::Bot(body.clone());
+            let admission = bot.plugin.admit(runtime)?;
+            let reply = bot.plugin.call(runtime, admission, info(), request).await?;
+            if matches!(reply, Reply::Json(None)) && expect_reply {
+                bail!("no reply");
+            }
+            anyhow::Ok(())
+        };
+        type Measured = (Vec<Duration>, Instant, Instant);
+        let results: Vec<anyhow::Result<Measured>> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    s.spawn(|| {
+                        let rt = tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build()?;
+                        rt.block_on(async {
+                            let mut warm = Ok(());
+                            for _ in 0..warm_up {
+                                warm = call().await;
+                                if warm.is_err() {
+                                    break;
+                                }
                             }
-                        }
-                        // Every thread reaches the barrier, failed or not, so none waits forever.
-                        warmed.wait();
-                        warm_up?;
-                        let mut times = Vec::with_capacity(per_thread);
-                        let start = Instant::now();
-                        for _ in 0..per_thread {
-                            let started = Instant::now();
-                            call().await?;
-                            times.push(started.elapsed());
-                        }
-                        Ok((times, start, Instant::now()))
+                            // Every thread reaches the barrier, failed or not, so none waits
+                            // forever.
+                            warmed.wait();
+                            warm?;
+                            let mut times = Vec::with_capacity(per_thread);
+                            let start = Instant::now();
+                            for _ in 0..per_thread {
+                                let started = Instant::now();
+                                call().await?;
+                                times.push(started.elapsed());
+                            }
+                            Ok((times, start, Instant::now()))
+                        })
                     })
                 })
-            })
-            .collect();
-        workers.into_iter().map(|w| w.join().unwrap()).collect()
-    });
-    let mut times = Vec::with_capacity(calls);
-    let (mut first, mut last) = (None::<Instant>, None::<Instant>);
-    for r in results {
-        let (mine, start, end) = r?;
-        times.extend(mine);
-        first = Some(first.map_or(start, |f| f.min(start)));
-        last = Some(last.map_or(end, |l| l.max(end)));
+                .collect();
+            workers.into_iter().map(|w| w.join().unwrap()).collect()
+        });
+        let mut times = Vec::with_capacity(calls);
+        let (mut first, mut last) = (None::<Instant>, None::<Instant>);
+        for r in results {
+            let (mine, start, end) = r?;
+            times.extend(mine);
+            first = Some(first.map_or(start, |f| f.min(start)));
+            last = Some(last.map_or(end, |l| l.max(end)));
+        }
+        let wall = last.unwrap() - first.unwrap();
+        Ok(call_stats(times, wall))
     }
-    let wall = last.unwrap() - first.unwrap();
-    // This VM has slow and fast spells lasting seconds: the p50 of each tenth of the run shows
-    // how much of the spread is the machine rather than the code.
+}
+
+fn call_stats(mut times: Vec<Duration>, wall: Duration) -> CallStats {
+    // This VM has slow and fast spells lasting seconds: the p50 of each tenth of the run
+    // shows how much of the spread is the machine rather than the code.
     let mut rounds: Vec<Duration> = times
-        .chunks(calls.div_ceil(10).max(1))
+        .chunks(times.len().div_ceil(10).max(1))
         .map(|round| {
             let mut round = round.to_vec();
             round.sort();
@@ -311,21 +398,13 @@ pub fn inprocess_with(
         .collect();
     rounds.sort();
     times.sort();
-    let pct = |p: f64| percentile(&times, p);
-    println!();
-    println!(
-        "in process, fresh instance per call (instantiate + call + drop, {} B body, {} calls, {}, {threads} thread{}): p50 {:.1} us, p99 {:.1} us, {:.0} calls/s (p50 of each tenth of the run: {:.1} to {:.1} us)",
-        body.len(),
-        times.len(),
-        plugin.file_name().unwrap_or_default().to_string_lossy(),
-        if threads == 1 { "" } else { "s" },
-        us(pct(0.5)),
-        us(pct(0.99)),
-        times.len() as f64 / wall.as_secs_f64(),
-        us(rounds[0]),
-        us(rounds[rounds.len() - 1]),
-    );
-    Ok(())
+    CallStats {
+        calls: times.len(),
+        p50: percentile(&times, 0.5),
+        p99: percentile(&times, 0.99),
+        per_sec: times.len() as f64 / wall.as_secs_f64(),
+        tenths: (rounds[0], rounds[rounds.len() - 1]),
+    }
 }
 
 /// Startup with N distinct plugins (copies of hello-bot made unique), cold and warm cache,
@@ -356,34 +435,13 @@ fn many_plugins(host_bin: &Path, hello: &Path, opts: &Options) -> anyhow::Result
         let started = Instant::now();
         let host = RunningHost::start(host_bin, &config)?;
         let listening = started.elapsed();
-        let loaded = host
-            .startup_log
-            .iter()
-            .find(|l| l.contains("plugins loaded"))
-            .cloned()
-            .unwrap_or_default();
-        let json: serde_json::Value = serde_json::from_str(&loaded).unwrap_or_default();
-        // Plugins the cache lacked compile in the background: serving all of them takes
-        // until /healthz stops saying "compiling".
-        let serving = loop {
-            let health: serde_json::Value = serde_json::from_str(
-                &ureq::get(&format!("{}/healthz", host.base))
-                    .call()?
-                    .into_string()?,
-            )?;
-            if health["status"] == "ok" {
-                break started.elapsed();
-            }
-            if started.elapsed() > Duration::from_secs(900) {
-                anyhow::bail!("plugins still compiling after 15 minutes: {health}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let loaded = host.plugins_loaded();
+        let serving = host.wait_serving(started, Duration::from_secs(900))?;
         println!(
             "startup with {n} plugins, {label}: {:.0} ms to listening ({} from cache, {} to compile), {:.0} ms until all serve",
             listening.as_secs_f64() * 1e3,
-            json["fields"]["cached"],
-            json["fields"]["compiling"],
+            loaded["cached"],
+            loaded["compiling"],
             serving.as_secs_f64() * 1e3,
         );
         warm_host = Some(host);

@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 mod compare;
 mod hostile;
 mod kv;
+mod languages;
 mod load;
 mod native;
 mod reload;
@@ -120,6 +121,39 @@ enum Bench {
         #[arg(long, default_value_t = 30)]
         interval: u64,
     },
+    /// The same hello bot in Rust, Python, and JavaScript (QuickJS and StarlingMonkey) side
+    /// by side: per-call cost in process, component size, cold compile and warm-cache load,
+    /// memory of a host with N copies of each, and HTTP req/s beside Flask under gunicorn.
+    /// Smoke (every code path, seconds): `languages --only rust --calls 50 --seconds 1
+    /// --rounds 1 --copies 2`.
+    Languages {
+        /// In-process calls timed per build (after a tenth as many, at most 200, to warm up).
+        #[arg(long, default_value_t = 2000)]
+        calls: usize,
+        /// Seconds of HTTP load per target.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// Turns the HTTP targets take within their seconds (see `compare`).
+        #[arg(long, default_value_t = 4)]
+        rounds: usize,
+        /// Concurrent HTTP connections.
+        #[arg(long, default_value_t = 16)]
+        connections: usize,
+        /// Copies of each build in the memory measure.
+        #[arg(long, default_value_t = 10)]
+        copies: usize,
+        /// The Flask sample bot (default: ../shared/baselines/flask_bot.py from the repo root).
+        #[arg(long)]
+        flask_app: Option<PathBuf>,
+        /// The builds to measure (comma-separated).
+        #[arg(
+            long,
+            value_enum,
+            value_delimiter = ',',
+            default_value = "rust,python,quickjs,starlingmonkey"
+        )]
+        only: Vec<languages::Language>,
+    },
     /// Internal: the native axum server `compare` measures against.
     #[command(hide = true)]
     ServeNative,
@@ -209,6 +243,28 @@ fn main() -> anyhow::Result<()> {
             &soak::Options {
                 duration: std::time::Duration::from_secs_f64(minutes * 60.0),
                 interval: std::time::Duration::from_secs(interval.max(1)),
+            },
+        ),
+        Bench::Languages {
+            calls,
+            seconds,
+            rounds,
+            connections,
+            copies,
+            flask_app,
+            only,
+        } => languages::run(
+            &repo,
+            &host_bin,
+            &languages::Options {
+                calls,
+                duration: std::time::Duration::from_secs(seconds),
+                rounds,
+                connections,
+                copies,
+                flask_app: flask_app
+                    .unwrap_or_else(|| repo.join("../shared/baselines/flask_bot.py")),
+                only,
             },
         ),
         Bench::ServeNative => unreachable!("handled before"),

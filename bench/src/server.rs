@@ -119,8 +119,45 @@ impl RunningHost {
         Ok(host)
     }
 
+    /// The fields of the host's "plugins loaded" log line (`cached`, `compiling`, ...).
+    pub fn plugins_loaded(&self) -> serde_json::Value {
+        self.startup_log
+            .iter()
+            .filter(|l| l.contains("plugins loaded"))
+            .find_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .map(|json| json["fields"].clone())
+            .unwrap_or_default()
+    }
+
+    /// Waits until every plugin serves: those the compile cache lacked compile in the
+    /// background, and `/healthz` says "compiling" until they are done. Returns the time
+    /// since `started`.
+    pub fn wait_serving(
+        &self,
+        started: std::time::Instant,
+        limit: Duration,
+    ) -> anyhow::Result<Duration> {
+        loop {
+            let health: serde_json::Value = serde_json::from_str(
+                &ureq::get(&format!("{}/healthz", self.base))
+                    .call()?
+                    .into_string()?,
+            )?;
+            if health["status"] == "ok" {
+                return Ok(started.elapsed());
+            }
+            if started.elapsed() > limit {
+                bail!(
+                    "plugins still compiling after {} s: {health}",
+                    limit.as_secs()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// A number from the server's `/proc/PID/status` (`VmRSS:`, `Threads:`), 0 if absent.
-    fn status_field(&self, name: &str) -> u64 {
+    pub fn status_field(&self, name: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .unwrap_or_default();
         status

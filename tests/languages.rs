@@ -14,7 +14,7 @@ const SECRET: &str = "languages-secret";
 /// A host serving each `(section, name, wasm, extra config lines)`.
 fn host(plugins: &[(&str, &str, &str, &str)]) -> Host {
     let mut config = String::from(
-        "[server]\nlisten = \"127.0.0.1:0\"\n[defaults]\nmemory_mb = 64\ntimeout_ms = 20000\n",
+        "[server]\nlisten = \"127.0.0.1:0\"\n[store]\npath = \"{dir}/store.redb\"\n[defaults]\nmemory_mb = 64\ntimeout_ms = 20000\n",
     );
     for (section, name, wasm, extra) in plugins {
         config.push_str(&format!(

@@ -80,7 +80,50 @@ fn build_foreign(script: &str, suffix: &str) -> &'static Path {
         .status()
         .unwrap_or_else(|e| panic!("run scripts/{script}: {e}"));
     assert!(status.success(), "scripts/{script} failed");
+    warm_compile_cache(&dirs);
     plugins()
+}
+
+/// Compiles the plugins built from `dirs` into the test hosts' compile cache once, one after
+/// another, with `pyrus-host check`: a Python component takes tens of seconds to compile in
+/// a debug build, and test hosts started at once would otherwise each compile it at the same
+/// time.
+fn warm_compile_cache(dirs: &[String]) {
+    let mut config = String::new();
+    for (i, dir) in dirs.iter().enumerate() {
+        let name = dir.rsplit('/').next().unwrap().replace('-', "_");
+        let manifest = ["pyproject.toml", "package.json"]
+            .iter()
+            .find_map(|f| std::fs::read_to_string(repo().join(dir).join(f)).ok())
+            .unwrap_or_default();
+        let section = if manifest.contains("extension-") {
+            "extensions"
+        } else {
+            "bots"
+        };
+        config.push_str(&format!(
+            "[{section}.p{i}]\nplugin = \"{}/{name}.wasm\"\nsecret = {{ env = \"UNUSED_SECRET\" }}\n",
+            plugins().display()
+        ));
+        if manifest.contains("extension-inbound-plugin") {
+            config.push_str("inbound = true\n");
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("warm.toml");
+    std::fs::write(&path, config).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_pyrus-host"))
+        .args(["check", "--config"])
+        .arg(&path)
+        .env("XDG_CACHE_HOME", repo().join("target/test-cache"))
+        .output()
+        .expect("run pyrus-host check");
+    assert!(
+        out.status.success(),
+        "pyrus-host check of the built plugins failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Builds the Python plugins once per test process (componentize-py).

@@ -248,6 +248,9 @@ fn new_scaffolds_plugins_whose_printed_steps_work() {
         // componentize-py's CPython starts with a 13 MiB heap.
         ("python", "bot", "demo-py-bot", greeting, 13),
         ("python", "extension", "demo-py-ext", "chat-42-1", 13),
+        // A QuickJS component starts with less than 2 MiB of memory in all.
+        ("js", "bot", "demo-js-bot", greeting, 2),
+        ("js", "extension", "demo-js-ext", "chat-42-1", 2),
     ] {
         let (code, out, err) = run(host_cmd()
             .args(["new", kind, name, "--lang", lang])
@@ -275,12 +278,13 @@ fn new_scaffolds_plugins_whose_printed_steps_work() {
             }
         }
         // A plugin starts with some memory (a Rust crate's .cargo/config.toml links it
-        // with 4 MiB): under a 2 MiB limit the call fails, saying so.
+        // with 4 MiB): under a 1 MiB limit (the least a config can set) the call fails,
+        // saying so.
         let config = std::fs::read_to_string(dir.join("pyrus-host.toml")).unwrap();
         assert!(config.contains("memory_mb = 64"), "{config}");
         std::fs::write(
             dir.join("small.toml"),
-            config.replace("memory_mb = 64", "memory_mb = 2"),
+            config.replace("memory_mb = 64", "memory_mb = 1"),
         )
         .unwrap();
         let (code, out, err) = run(Command::new("sh")

@@ -1,11 +1,12 @@
-// Builds plugins/*-js into components: type-check (tsc --noEmit), bundle the plugin and the
-// SDK into one ES module (esbuild), then `jco componentize` (QuickJS by default, or
-// StarlingMonkey). Run through scripts/build-js-plugins, which installs the toolchain first.
+// Builds plugins/*-js (or the DIRs given) into components: type-check (tsc --noEmit), bundle
+// the plugin and the SDK into one ES module (esbuild), then `jco componentize` (QuickJS by
+// default, or StarlingMonkey), into plugins/target/wasm32-wasip2/release or --out-dir DIR.
+// Run through scripts/build-js-plugins, which installs the toolchain first.
 //
-//   node scripts/js-toolchain/build.mjs [--engine quickjs|starlingmonkey] [--force] [DIR...]
+//   node scripts/js-toolchain/build.mjs [--engine quickjs|starlingmonkey] [--force] [--out-dir DIR] [DIR...]
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { basename, dirname, join, relative, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -13,7 +14,6 @@ const toolchain = join(root, "target/toolchains/js");
 const bin = (name) => join(toolchain, "node_modules/.bin", name);
 const { build } = await import(join(toolchain, "node_modules/esbuild/lib/main.js"));
 const sdk = join(root, "sdk/js");
-const outDir = join(root, "plugins/target/wasm32-wasip2/release");
 const work = join(root, "target/js-build");
 
 const WORLDS = {
@@ -26,12 +26,13 @@ const CAPABILITIES = { "store.ts": "store", "variables.ts": "config", "http.ts":
 
 function usage(message) {
   if (message) console.error(`error: ${message}`);
-  console.error("usage: scripts/build-js-plugins [--engine quickjs|starlingmonkey] [--force] [DIR...]");
+  console.error("usage: scripts/build-js-plugins [--engine quickjs|starlingmonkey] [--force] [--out-dir DIR] [DIR...]");
   process.exit(2);
 }
 
 let engine = "quickjs";
 let force = false;
+let outDir = join(root, "plugins/target/wasm32-wasip2/release");
 const dirs = [];
 const args = process.argv.slice(2);
 for (let i = 0; i < args.length; i++) {
@@ -39,6 +40,9 @@ for (let i = 0; i < args.length; i++) {
   if (a === "--engine") {
     engine = { quickjs: "quickjs", qjs: "quickjs", starlingmonkey: "starlingmonkey", sm: "starlingmonkey" }[args[++i]];
     if (!engine) usage("--engine takes quickjs or starlingmonkey");
+  } else if (a === "--out-dir") {
+    if (i + 1 >= args.length) usage("--out-dir takes a folder");
+    outDir = resolve(args[++i]);
   } else if (a === "--force") force = true;
   else if (a === "-h" || a === "--help") usage();
   else if (a.startsWith("-")) usage(`unknown option ${a}`);
@@ -50,20 +54,26 @@ if (dirs.length === 0) {
   }
 }
 
-/** The newest modification time under `path` (files only; node_modules skipped). */
+/** The newest modification time under `path` (files only; node_modules, dist and target skipped). */
 function newest(path) {
   const s = statSync(path);
   if (!s.isDirectory()) return s.mtimeMs;
   let t = 0;
   for (const e of readdirSync(path)) {
-    if (e === "node_modules" || e === "dist") continue;
+    if (e === "node_modules" || e === "dist" || e === "target") continue;
     t = Math.max(t, newest(join(path, e)));
   }
   return t;
 }
 
-function run(cmd, argv, what) {
-  const r = spawnSync(cmd, argv, { cwd: root, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
+/** `path` relative to the repository when it is inside, else absolute. */
+function shown(path) {
+  const r = relative(root, path);
+  return r.startsWith("..") || isAbsolute(r) ? path : r;
+}
+
+function run(cmd, argv, what, cwd = root) {
+  const r = spawnSync(cmd, argv, { cwd, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
   if (r.status !== 0) {
     process.stderr.write(r.stdout + r.stderr);
     throw new Error(`${what} failed`);
@@ -129,7 +139,7 @@ for (const dir of dirs) {
   const t0 = Date.now();
   try {
     const pkgFile = join(dir, "package.json");
-    if (!existsSync(pkgFile)) throw new Error(`${relative(root, dir)} has no package.json`);
+    if (!existsSync(pkgFile)) throw new Error(`${shown(dir)} has no package.json`);
     const pkg = JSON.parse(readFileSync(pkgFile, "utf8"));
     const world = pkg.pyrus?.world;
     if (!WORLDS[world]) {
@@ -141,14 +151,15 @@ for (const dir of dirs) {
     const out = join(outDir, `${stem}${engine === "starlingmonkey" ? "_sm" : ""}.wasm`);
     const sources = Math.max(newest(dir), toolStamp);
     if (!force && existsSync(out) && statSync(out).mtimeMs > sources) {
-      console.log(`${name}: up to date (${relative(root, out)})`);
+      console.log(`${name}: up to date (${shown(out)})`);
       continue;
     }
 
     // 1. Type-check the plugin (its tests too) against the SDK's sources.
     if (existsSync(join(dir, "tsconfig.json"))) {
       console.log(`${name}: type-checking (tsc --noEmit)`);
-      run(bin("tsc"), ["-p", join(dir, "tsconfig.json"), "--noEmit"], `${name}: tsc`);
+      // From the plugin's folder when it is outside the repository, so that errors name its files plainly.
+      run(bin("tsc"), ["-p", join(dir, "tsconfig.json"), "--noEmit"], `${name}: tsc`, shown(dir) === dir ? dir : root);
     }
 
     // 2. Which capabilities does the plugin use? Bundle once and see which SDK modules keep
@@ -201,7 +212,7 @@ for (const dir of dirs) {
     console.log(`${name}: jco componentize (${buildEngine}, world ${world})`);
     run(bin("jco"), argv, `${name}: jco componentize`);
     const size = (statSync(out).size / 1024 / 1024).toFixed(1);
-    console.log(`${name}: built ${relative(root, out)} (${size} MB, componentize ${((Date.now() - t1) / 1000).toFixed(1)} s, total ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    console.log(`${name}: built ${shown(out)} (${size} MB, componentize ${((Date.now() - t1) / 1000).toFixed(1)} s, total ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   } catch (e) {
     failures++;
     const message = e instanceof Error ? e.message : String(e);

@@ -1,4 +1,4 @@
-//! `pyrus-host new bot|extension NAME [--lang rust|python]`: scaffold a plugin that builds
+//! `pyrus-host new bot|extension NAME [--lang rust|python|js]`: scaffold a plugin that builds
 //! and tests at once, with its sample body, config and the steps to run it.
 
 use std::path::{Path, PathBuf};
@@ -19,6 +19,9 @@ pub enum Lang {
     #[default]
     Rust,
     Python,
+    /// TypeScript (also `ts`, `typescript`), built with jco (QuickJS).
+    #[value(name = "js", alias = "typescript", alias = "ts")]
+    Js,
 }
 
 #[derive(clap::Args)]
@@ -35,9 +38,9 @@ pub struct NewArgs {
     /// The folder to create (default: ./NAME). It must not exist or be empty.
     #[arg(long)]
     path: Option<PathBuf>,
-    /// The SDK folder of pyrus-plugin-host (the Rust crate; the Python SDK is in its
-    /// `python` folder, the build scripts in `../scripts`). Default: the SDK this host was
-    /// built with.
+    /// The SDK folder of pyrus-plugin-host (the Rust crate; the Python and TypeScript SDKs
+    /// are in its `python` and `js` folders, the build scripts in `../scripts`). Default: the
+    /// SDK this host was built with.
     #[arg(long)]
     sdk: Option<PathBuf>,
 }
@@ -93,7 +96,12 @@ pub fn new(args: NewArgs) -> anyhow::Result<ExitCode> {
     let scripts = sdk.parent().map(|p| p.join("scripts")).unwrap_or_default();
     let plugin_path = match args.lang {
         Lang::Rust => format!("target/wasm32-wasip2/release/{wasm}.wasm"),
-        Lang::Python => format!("target/{wasm}.wasm"),
+        Lang::Python | Lang::Js => format!("target/{wasm}.wasm"),
+    };
+    let root = sdk.parent().unwrap_or(&sdk);
+    let kind = match args.kind {
+        Kind::Bot => "bot",
+        Kind::Extension => "extension",
     };
     let fill = |template: &str| {
         template
@@ -102,6 +110,8 @@ pub fn new(args: NewArgs) -> anyhow::Result<ExitCode> {
             .replace("{{type}}", &type_name(name))
             .replace("{{sdk}}", &toml_string(&sdk))
             .replace("{{sdk_python}}", &toml_string(&sdk.join("python")))
+            .replace("{{root}}", &toml_string(root))
+            .replace("{{kind}}", kind)
             .replace("{{section}}", section)
             .replace("{{wasm}}", &wasm)
             .replace("{{plugin_path}}", &plugin_path)
@@ -145,16 +155,7 @@ pub fn new(args: NewArgs) -> anyhow::Result<ExitCode> {
             )
         }
         Lang::Python => {
-            let scripts = scripts
-                .canonicalize()
-                .ok()
-                .filter(|s| s.join("build-python-plugins").is_file())
-                .with_context(|| {
-                    format!(
-                        "the Python build scripts are not at {}: pass --sdk PATH/TO/pyrus-plugin-host/sdk",
-                        scripts.display()
-                    )
-                })?;
+            let scripts = find_scripts(&scripts, "build-python-plugins", "Python")?;
             let (source, test) = match args.kind {
                 Kind::Bot => (
                     include_str!("templates/python/bot.py.tmpl"),
@@ -187,6 +188,42 @@ pub fn new(args: NewArgs) -> anyhow::Result<ExitCode> {
                 format!("{} --out-dir target .", script("build-python-plugins")),
             )
         }
+        Lang::Js => {
+            let scripts = find_scripts(&scripts, "build-js-plugins", "TypeScript")?;
+            let (source, test_file, test) = match args.kind {
+                Kind::Bot => (
+                    include_str!("templates/js/bot.ts.tmpl"),
+                    "test/bot.test.ts",
+                    include_str!("templates/js/bot.test.ts.tmpl"),
+                ),
+                Kind::Extension => (
+                    include_str!("templates/js/extension.ts.tmpl"),
+                    "test/extension.test.ts",
+                    include_str!("templates/js/extension.test.ts.tmpl"),
+                ),
+            };
+            files.extend([
+                ("src/index.ts", fill(source)),
+                (test_file, fill(test)),
+                (
+                    "package.json",
+                    fill(include_str!("templates/js/package.json.tmpl")),
+                ),
+                (
+                    "tsconfig.json",
+                    fill(include_str!("templates/js/tsconfig.json.tmpl")),
+                ),
+                (
+                    ".gitignore",
+                    include_str!("templates/js/gitignore.tmpl").to_string(),
+                ),
+            ]);
+            let script = |s: &str| shell_word(&scripts.join(s).display().to_string());
+            (
+                format!("{} .", script("test-js")),
+                format!("{} --out-dir target .", script("build-js-plugins")),
+            )
+        }
     };
     for (file, text) in files {
         let path = dir.join(file);
@@ -198,10 +235,6 @@ pub fn new(args: NewArgs) -> anyhow::Result<ExitCode> {
     }
 
     let host = host_command();
-    let kind = match args.kind {
-        Kind::Bot => "bot",
-        Kind::Extension => "extension",
-    };
     println!("Created {kind} {name} in {}. Next:", dir.display());
     println!("  cd {}", shell_word(&dir.display().to_string()));
     println!("  {test}");
@@ -209,6 +242,20 @@ pub fn new(args: NewArgs) -> anyhow::Result<ExitCode> {
     println!("  {host} call --config pyrus-host.toml {test_call}");
     println!("  {env}=change-me {host} serve --config pyrus-host.toml");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The repository's `scripts` folder, if it has `build_script` (the build of `lang` plugins).
+fn find_scripts(scripts: &Path, build_script: &str, lang: &str) -> anyhow::Result<PathBuf> {
+    scripts
+        .canonicalize()
+        .ok()
+        .filter(|s| s.join(build_script).is_file())
+        .with_context(|| {
+            format!(
+                "the {lang} build scripts are not at {}: pass --sdk PATH/TO/pyrus-plugin-host/sdk",
+                scripts.display()
+            )
+        })
 }
 
 /// How to run this binary from the new folder: its name if PATH finds this very binary,

@@ -96,7 +96,11 @@ fn warm_compile_cache(dirs: &[String]) {
             .iter()
             .find_map(|f| std::fs::read_to_string(repo().join(dir).join(f)).ok())
             .unwrap_or_default();
-        let section = if manifest.contains("extension-") {
+        let world = |w: &str| {
+            manifest.contains(&format!("world = \"{w}\""))
+                || manifest.contains(&format!("\"world\": \"{w}\""))
+        };
+        let section = if world("extension-plugin") || world("extension-inbound-plugin") {
             "extensions"
         } else {
             "bots"
@@ -105,7 +109,7 @@ fn warm_compile_cache(dirs: &[String]) {
             "[{section}.p{i}]\nplugin = \"{}/{name}.wasm\"\nsecret = {{ env = \"UNUSED_SECRET\" }}\n",
             plugins().display()
         ));
-        if manifest.contains("extension-inbound-plugin") {
+        if world("extension-inbound-plugin") {
             config.push_str("inbound = true\n");
         }
     }

@@ -96,7 +96,14 @@ pub fn new(args: NewArgs) -> anyhow::Result<ExitCode> {
     let scripts = sdk.parent().map(|p| p.join("scripts")).unwrap_or_default();
     let plugin_path = match args.lang {
         Lang::Rust => format!("target/wasm32-wasip2/release/{wasm}.wasm"),
-        Lang::Python | Lang::Js => format!("target/{wasm}.wasm"),
+        // The build scripts name a component after its folder, which --path may choose.
+        Lang::Python | Lang::Js => {
+            let folder = std::path::absolute(&dir)
+                .ok()
+                .and_then(|d| d.file_name().map(|n| n.to_string_lossy().replace('-', "_")))
+                .unwrap_or_else(|| wasm.clone());
+            format!("target/{folder}.wasm")
+        }
     };
     let root = sdk.parent().unwrap_or(&sdk);
     let kind = match args.kind {

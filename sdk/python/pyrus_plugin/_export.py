@@ -11,14 +11,13 @@ to the host log, not to the caller).
 
 from __future__ import annotations
 
-import json
 import traceback
 from typing import Any, Callable
 
 from .errors import CallInfo, PluginError
 from .extension import Extension as _ExtensionBase, InboundRequest, dispatch
 from .models import BotRequest
-from .reply import BotReply
+from .reply import BotReply, to_json
 
 _registered: dict[str, Any] = {}
 
@@ -40,9 +39,10 @@ def export_bot(handler: Callable[[BotRequest, CallInfo], Any]) -> Callable:
 
 def export_extension(extension: _ExtensionBase | type, *, inbound: bool = False) -> Any:
     """Makes ``extension`` (an ``Extension`` subclass or instance) the plugin's extension.
-    With ``inbound=True`` the build targets the ``extension-inbound-plugin`` world and
-    calls from the external system reach ``extension.inbound`` (the host config must set
-    ``inbound = true`` too). Returns its argument, so it works as a class decorator.
+    With ``inbound=True`` calls from the external system reach ``extension.inbound``; the
+    plugin's pyproject.toml must then name the ``extension-inbound-plugin`` world (which
+    decides what the component exports) and the host config set ``inbound = true``.
+    Returns its argument, so it works as a class decorator.
     """
     instance = extension() if isinstance(extension, type) else extension
     _registered["extension"] = instance
@@ -69,7 +69,7 @@ def bot_reply(reply: Any) -> str | None:
     if isinstance(reply, BotReply):
         return reply.to_json()
     if isinstance(reply, dict):
-        return json.dumps(reply, ensure_ascii=False, separators=(",", ":"))
+        return to_json(reply)
     if isinstance(reply, str):
         return reply
     raise TypeError(f"a bot returns a BotReply, a dict or None, not {type(reply).__name__}")
@@ -87,7 +87,9 @@ def _guard(work: Callable[[], Any]) -> Any:
     try:
         return work()
     except PluginError as e:
-        raise Err(WitError(e.code, e.message, e.status)) from None
+        # Values the WIT record cannot carry (a status past u16) would trap at the boundary.
+        status = e.status if isinstance(e.status, int) and 100 <= e.status <= 599 else None
+        raise Err(WitError(str(e.code), str(e.message), status)) from None
     except Exception as e:  # noqa: BLE001 - every failure must become an answer
         from . import log
 
@@ -126,7 +128,12 @@ class Inbound:
         def work() -> Any:
             req = InboundRequest(request.method, request.path, request.query,
                                  list(request.headers), bytes(request.body))
+            if not _registered.get("inbound"):
+                raise PluginError("not_supported", "this extension takes no inbound calls", 404)
             out = registered("extension").inbound(req, call_info(info))
-            return WitResponse(out.status, list(out.headers), bytes(out.body))
+            if not isinstance(out.status, int) or not 100 <= out.status <= 599:
+                raise ValueError(f"an inbound response status must be 100-599, not {out.status!r}")
+            headers = [(str(k), str(v)) for k, v in out.headers]
+            return WitResponse(out.status, headers, bytes(out.body))
 
         return _guard(work)

@@ -19,6 +19,11 @@ if IN_HOST:
         wasi_config_store, wasi_http_types, wasi_keyvalue_store,
     )
 
+    try:  # only the extension-inbound-plugin world has it
+        from wit_world.exports import inbound  # noqa: F401
+    except ImportError:
+        pass
+
 
 @dataclass
 class Fakes:

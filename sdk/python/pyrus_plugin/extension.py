@@ -55,8 +55,8 @@ class _WithCredentials:
 def _parse(body: str) -> dict:
     try:
         data = json.loads(body) if body.strip() else {}
-    except ValueError as e:
-        raise PluginError.bad_request(f"the body is not understood: {e}") from None
+    except (ValueError, RecursionError) as e:
+        raise PluginError.bad_request(f"the body is not understood: {type(e).__name__}") from None
     if not isinstance(data, dict):
         raise PluginError.bad_request("the body is not understood: not a JSON object")
     return data
@@ -210,14 +210,19 @@ class InboundRequest:
     def header(self, name: str) -> str | None:
         """The first header with this name (case-insensitive)."""
         name = name.lower()
-        return next((v for k, v in self.headers if k == name), None)
+        return next((v for k, v in self.headers if k.lower() == name), None)
 
     def json(self) -> Any:
         """The body as JSON; a 400 ``invalid_request`` when it is not."""
         try:
             return json.loads(self.body)
-        except ValueError as e:
-            raise PluginError.bad_request(f"the body is not JSON: {e}") from None
+        except (ValueError, RecursionError) as e:
+            raise PluginError.bad_request(f"the body is not JSON: {type(e).__name__}") from None
+
+    def __repr__(self) -> str:
+        # Header values and the body may carry the external system's credentials.
+        names = [k for k, _ in self.headers]
+        return f"InboundRequest({self.method} {self.path}, headers={names}, body={len(self.body)} bytes)"
 
 
 @dataclass
@@ -254,7 +259,9 @@ def dispatch(ext: Extension, method: str, call: CallInfo, body: str) -> str | No
     method and serializes its answer: what the exported ``handle`` does."""
 
     def out(value: Any) -> str | None:
-        return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        from .reply import to_json
+
+        return None if value is None else to_json(value)
 
     if method == "pulse":
         ext.pulse(call)

@@ -68,7 +68,7 @@ class Request:
 
     def __repr__(self) -> str:
         # Never the headers or body: they carry tokens. Nor the query: it may too.
-        return f"Request({self.method} {self.url.split('?')[0].split('#')[0]})"
+        return f"Request({self.method} {_shown(self.url)})"
 
 
 @dataclass
@@ -92,21 +92,32 @@ class Response:
     def text(self) -> str:
         return self.body.decode("utf-8", "replace")
 
+    def __repr__(self) -> str:
+        # Header values and the body may carry tokens (set-cookie, an access_token).
+        names = [k for k, _ in self.headers]
+        return f"Response({self.status}, headers={names}, body={len(self.body)} bytes)"
+
+
+def _shown(url: str) -> str:
+    """A URL as errors may show it: without query or fragment (they may carry tokens)."""
+    return url.split("?")[0].split("#")[0][:100]
+
 
 def split_url(url: str) -> tuple[bool, str, str]:
-    """``https://host:port/path?q`` → (https, ``host:port``, ``/path?q``).
+    """``https://host:port/path?q#f`` → (https, ``host:port``, ``/path?q``); the fragment is
+    never sent.
 
-    >>> split_url("https://api.pyrus.com/v4/tasks?x=1")
+    >>> split_url("https://api.pyrus.com/v4/tasks?x=1#frag")
     (True, 'api.pyrus.com', '/v4/tasks?x=1')
     """
-    shown = url.split("?")[0].split("#")[0][:100]
+    url = url.split("#", 1)[0]
     scheme, sep, rest = url.partition("://")
     if not sep or scheme.lower() not in ("http", "https"):
-        raise HttpError("invalid_url", f"invalid URL {shown!r}")
+        raise HttpError("invalid_url", f"invalid URL {_shown(url)!r}")
     cut = min([i for i in (rest.find("/"), rest.find("?")) if i >= 0], default=len(rest))
     authority, path = rest[:cut], rest[cut:] or "/"
     if not authority:
-        raise HttpError("invalid_url", f"invalid URL {shown!r}")
+        raise HttpError("invalid_url", f"invalid URL {_shown(url)!r}")
     if path.startswith("?"):
         path = "/" + path
     return scheme.lower() == "https", authority, path
@@ -203,4 +214,4 @@ def _send_in_host(request: Request, https: bool, authority: str, path: str) -> R
 
 
 def split_url_error(url: str) -> HttpError:
-    return HttpError("invalid_url", f"invalid URL {url.split('?')[0][:100]!r}")
+    return HttpError("invalid_url", f"invalid URL {_shown(url)!r}")

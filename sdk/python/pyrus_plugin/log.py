@@ -17,7 +17,8 @@ def write(level: str, message: str) -> None:
     """Writes one message at ``level`` (trace, debug, info, warn, error)."""
     if level not in _LEVELS:
         raise ValueError(f"unknown log level {level!r}")
-    message = str(message)
+    # Text that is not valid UTF-8 (lone surrogates) cannot cross into the host as is.
+    message = str(message).encode("utf-8", "replace").decode("utf-8")
     if IN_HOST:
         from wit_world.imports import log as host_log
 

@@ -9,6 +9,8 @@ working when it does.
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass, field as _field
 from typing import Any, Iterator
 
@@ -24,22 +26,50 @@ _TEXT = {"text", "email", "phone", "note", "status", "date", "due_date", "creati
          "due_date_time", "time", "flag"}
 
 
+_ID_TEXT = re.compile(r"-?[0-9]{1,19}")
+_I64 = range(-(2**63), 2**63)
+# A number written as text: ASCII digits, an optional sign, decimal point or comma, exponent.
+_NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
 def parse_id(value: Any) -> Id | None:
-    """An id from a number or a numeric string; None for anything else.
+    """An id (a 64-bit integer) from a number or a numeric string; None for anything else.
 
     >>> parse_id(5), parse_id("12"), parse_id(" 7 "), parse_id("x"), parse_id(True)
     (5, 12, 7, None, None)
+    >>> parse_id("²"), parse_id("--5"), parse_id("9" * 30), parse_id(2.5)
+    (None, None, None, None)
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int):
+        return value if value in _I64 else None
+    if isinstance(value, str):
+        text = value.strip()
+        if _ID_TEXT.fullmatch(text) and int(text) in _I64:
+            return int(text)
+    return None
+
+
+def parse_number(value: Any) -> int | float | None:
+    """A finite number from a JSON number or a text such as ``"12,5"``; None otherwise.
+
+    >>> parse_number("12,5"), parse_number(3), parse_number("1e400"), parse_number("nan")
+    (12.5, 3, None, None)
     """
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
     if isinstance(value, str):
         text = value.strip()
-        if text.lstrip("-").isdigit():
-            return int(text)
+        if _NUMBER_TEXT.fullmatch(text):
+            n = float(text.replace(",", "."))
+            return n if math.isfinite(n) else None
     return None
 
 
@@ -275,15 +305,9 @@ class Field:
         """The value of a money, number or step field (text with a decimal comma too)."""
         if self.type not in ("money", "number", "step"):
             return None
-        v = self.value
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
-            return v
-        if isinstance(v, str) and self.type != "step":
-            try:
-                return float(v.strip().replace(",", "."))
-            except ValueError:
-                return None
-        return None
+        if self.type == "step" and isinstance(self.value, str):
+            return None
+        return parse_number(self.value)
 
     @property
     def checked(self) -> bool | None:
@@ -367,8 +391,10 @@ class Field:
         if kind in ("money", "number"):
             n = self.number
             if n is None:
-                return v
-            return int(n) if float(n).is_integer() and abs(n) < 9e15 else n
+                raise ValueError(f"the {kind} value is not a number")
+            if isinstance(n, float) and n.is_integer() and abs(n) < 9e15:
+                return int(n)
+            return n
         if kind == "checkmark":
             c = self.checked
             return v if c is None else ("checked" if c else "unchecked")
@@ -602,8 +628,8 @@ class BotRequest:
 
         try:
             data = json.loads(body)
-        except ValueError as e:
-            raise PluginError.bad_request(f"the body is not JSON: {e}") from None
+        except (ValueError, RecursionError) as e:
+            raise PluginError.bad_request(f"the body is not JSON: {type(e).__name__}") from None
         if not isinstance(data, dict):
             raise PluginError.bad_request("the body is not a JSON object")
         return cls.from_json(data)
@@ -612,15 +638,18 @@ class BotRequest:
     def from_json(cls, d: dict) -> "BotRequest":
         token = _str(d.get("access_token"))
         settings = d.get("bot_settings")
+        task = Task.from_json(d["task"]) if isinstance(d.get("task"), dict) else None
+        task_id = parse_id(d.get("task_id"))
         return cls(
             event=_str(d.get("event")) or "",
-            task_id=parse_id(d.get("task_id")),
+            # Like the Rust SDK: the task's own id when the body has no task_id.
+            task_id=task_id if task_id is not None else (task.id if task else None),
             user_id=parse_id(d.get("user_id")),
             access_token=AccessToken(token) if token else None,
             bot_settings=settings if isinstance(settings, str) else (
                 json.dumps(settings) if isinstance(settings, (dict, list)) else None),
             api_url=_str(d.get("api_url")),
-            task=Task.from_json(d["task"]) if isinstance(d.get("task"), dict) else None,
+            task=task,
             raw=d,
         )
 

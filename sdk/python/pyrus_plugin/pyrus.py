@@ -57,7 +57,7 @@ def _call(request: http.Request) -> Any:
 def _check(response: http.Response) -> Any:
     def number(name: str) -> int | None:
         value = (response.header(name) or "").strip()
-        return int(value) if value.isdigit() else None
+        return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None
 
     if response.status == 429:
         reset = number("X-RateLimit-Reset")
@@ -104,7 +104,8 @@ class PyrusApi:
         token = reply.get("access_token") if isinstance(reply, dict) else None
         if not isinstance(token, str):
             raise ApiError("pyrus_api_error", "Pyrus answered no access_token", 502)
-        return cls(reply.get("api_url") or DEFAULT_API_URL, token)
+        api_url = reply.get("api_url")
+        return cls(api_url if isinstance(api_url, str) and api_url else DEFAULT_API_URL, token)
 
     def get(self, path: str) -> Any:
         """``GET {api_url}{path}`` with the token; the JSON answer."""

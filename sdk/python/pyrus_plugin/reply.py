@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .models import Person
+from .models import Person, parse_id
 
 PersonRef = dict
 """How a reply names a person: ``{"id": 7}`` or ``{"email": "a@b.c"}``."""
@@ -24,11 +24,28 @@ def person_ref(person: "Person | int | str | dict") -> dict:
         return ref
     if isinstance(person, dict):
         return person
-    if isinstance(person, int) and not isinstance(person, bool):
-        return {"id": person}
-    if isinstance(person, str):
-        return {"id": int(person)} if person.strip().isdigit() else {"email": person}
+    if isinstance(person, (int, str)) and not isinstance(person, bool):
+        id = parse_id(person)
+        if id is not None:
+            return {"id": id}
+        if isinstance(person, str):
+            return {"email": person}
     raise TypeError(f"not a person: {person!r}")
+
+
+def to_json(value: Any) -> str:
+    r"""Compact JSON for the host: no NaN or Infinity (not JSON: a ValueError), and text that
+    cannot be UTF-8 (lone surrogates) escaped rather than failing at the boundary.
+
+    >>> to_json({"a": "ü"}), to_json({"a": chr(0xD800)})
+    ('{"a":"ü"}', '{"a":"\\ud800"}')
+    """
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(value, separators=(",", ":"), allow_nan=False)
+    return text
 
 
 class FieldUpdate(dict):
@@ -173,7 +190,7 @@ class BotReply:
 
     def to_json(self) -> str:
         """The JSON text the host sends back to Pyrus."""
-        return json.dumps(self._data, ensure_ascii=False, separators=(",", ":"))
+        return to_json(self._data)
 
     def __repr__(self) -> str:
         return f"BotReply({self._data!r})"

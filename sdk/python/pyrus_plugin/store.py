@@ -155,8 +155,10 @@ class Store:
         return self._call("exists", key)
 
     def increment(self, key: str, delta: int = 1) -> int:
-        """Adds ``delta`` to the number under ``key`` atomically (0 when absent) and
-        returns the new value."""
+        """Adds ``delta`` (0 to 2**64-1) to the number under ``key`` atomically (0 when
+        absent) and returns the new value."""
+        if isinstance(delta, bool) or not isinstance(delta, int) or not 0 <= delta < 2**64:
+            raise StoreError("other", "a counter only grows: delta is 0 to 2**64-1")
         return self._call("increment", key, delta)
 
     def keys(self) -> list[str]:

@@ -66,3 +66,17 @@ def test_variables_and_logs():
     assert "misconfigured" in str(e.value)
     log.warn("careful")
     assert testing.logs() == [("warn", "careful")]
+
+
+def test_nothing_secret_in_reprs_or_url_errors():
+    r = Response(200, [("set-cookie", "S3CRET")], b'{"access_token": "S3CRET"}')
+    assert "S3CRET" not in repr(r)
+    with pytest.raises(HttpError) as e:
+        split_url("ftp://h/x?token=S3CRET#access_token=S3CRET")
+    assert "S3CRET" not in e.value.message
+    assert split_url("https://h/p?q=1#frag") == (True, "h", "/p?q=1")
+
+
+def test_a_counter_only_grows():
+    with pytest.raises(StoreError):
+        Store.open().increment("n", -1)

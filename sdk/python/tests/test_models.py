@@ -96,3 +96,27 @@ def test_a_body_that_is_not_an_object_is_a_400(body):
     with pytest.raises(PluginError) as e:
         BotRequest.parse(body)
     assert e.value.status == 400
+
+
+@pytest.mark.parametrize("raw", ["²", "--5", "9" * 30, "1_000", " ", True, 2.5, float("nan")])
+def test_odd_ids_read_as_none(raw):
+    assert BotRequest.from_json({"task_id": raw}).task_id is None
+
+
+def test_odd_numbers_are_not_numbers():
+    for raw in ["1e400", "nan", "inf", "1_000", "١٢"]:
+        f = Field.from_json({"type": "money", "value": raw})
+        assert f.number is None, raw
+        with pytest.raises(ValueError):
+            f.to_update_value()
+    assert Field.from_json({"type": "money", "value": 10**400}).to_update_value() == 10**400
+
+
+def test_deep_nesting_is_a_400_not_a_crash():
+    with pytest.raises(PluginError) as e:
+        BotRequest.parse("[" * 100_000)
+    assert e.value.status == 400
+
+
+def test_task_id_falls_back_to_the_tasks_own():
+    assert BotRequest.from_json({"task": {"id": "7"}}).task_id == 7

@@ -16,12 +16,8 @@
  */
 import { type HostHttpError, HttpFailure, host } from "./host.js";
 import { type IntoPluginError, PluginError } from "./errors.js";
+import { findHeader } from "./headers.js";
 import { decodeUtf8, encodeUtf8 } from "./utf8.js";
-
-function find(headers: readonly [string, string][], name: string): string | undefined {
-  const n = name.toLowerCase();
-  return headers.find(([k]) => k.toLowerCase() === n)?.[1];
-}
 
 /** An HTTP request to send. Header values may hold tokens: `toJSON` shows only names. */
 export class Request {
@@ -77,7 +73,7 @@ export class Response {
 
   /** The first header named `name` (any case). */
   header(name: string): string | undefined {
-    return find(this.headers, name);
+    return findHeader(this.headers, name);
   }
   /** The body as text (invalid UTF-8 replaced). */
   text(): string {

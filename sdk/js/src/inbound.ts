@@ -4,6 +4,7 @@
  * @module
  */
 import { PluginError } from "./errors.js";
+import { findHeader } from "./headers.js";
 import { decodeUtf8, encodeUtf8 } from "./utf8.js";
 
 /** The WIT `inbound-request` record as the component model hands it over. */
@@ -65,8 +66,7 @@ export class InboundRequest {
 
   /** The first header named `name` (any case). */
   header(name: string): string | undefined {
-    const n = name.toLowerCase();
-    return this.headers.find(([k]) => k.toLowerCase() === n)?.[1];
+    return findHeader(this.headers, name);
   }
 
   /** The body as text (invalid UTF-8 replaced). */

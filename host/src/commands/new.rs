@@ -189,11 +189,7 @@ pub fn new(args: NewArgs) -> anyhow::Result<ExitCode> {
                     include_str!("templates/python/gitignore.tmpl").to_string(),
                 ),
             ]);
-            let script = |s: &str| shell_word(&scripts.join(s).display().to_string());
-            (
-                format!("{} .", script("test-python")),
-                format!("{} --out-dir target .", script("build-python-plugins")),
-            )
+            steps(&scripts, "test-python", "build-python-plugins")
         }
         Lang::Js => {
             let scripts = find_scripts(&scripts, "build-js-plugins", "TypeScript")?;
@@ -225,11 +221,7 @@ pub fn new(args: NewArgs) -> anyhow::Result<ExitCode> {
                     include_str!("templates/js/gitignore.tmpl").to_string(),
                 ),
             ]);
-            let script = |s: &str| shell_word(&scripts.join(s).display().to_string());
-            (
-                format!("{} .", script("test-js")),
-                format!("{} --out-dir target .", script("build-js-plugins")),
-            )
+            steps(&scripts, "test-js", "build-js-plugins")
         }
     };
     for (file, text) in files {
@@ -263,6 +255,16 @@ fn find_scripts(scripts: &Path, build_script: &str, lang: &str) -> anyhow::Resul
                 scripts.display()
             )
         })
+}
+
+/// The test and build steps of a plugin built by the repository's scripts (Python, JS):
+/// `SCRIPTS/TEST .` and `SCRIPTS/BUILD --out-dir target .`, run from the plugin's folder.
+fn steps(scripts: &Path, test: &str, build: &str) -> (String, String) {
+    let script = |s: &str| shell_word(&scripts.join(s).display().to_string());
+    (
+        format!("{} .", script(test)),
+        format!("{} --out-dir target .", script(build)),
+    )
 }
 
 /// How to run this binary from the new folder: its name if PATH finds this very binary,

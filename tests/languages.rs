@@ -396,9 +396,29 @@ fn python_failures_become_clean_answers_and_logs_are_escaped() {
     let reply = host.post_signed("/bots/log", SECRET, b"{}");
     assert_eq!(reply.status, 200, "{}", reply.body);
     host.wait_for_log("first line", std::time::Duration::from_secs(10));
+    // The Python message and the traceback arrive escaped: one event each, no control
+    // character in them, the newline shown as `\n`.
     let log = host.log();
+    let plugin_messages: Vec<String> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["target"] == "plugin")
+        .filter_map(|l| l["fields"]["message"].as_str().map(str::to_owned))
+        .collect();
+    let logged = plugin_messages
+        .iter()
+        .find(|m| m.contains("first line"))
+        .expect("the plugin's message is logged");
     assert!(
-        !log.lines().any(|l| l.starts_with("INFO forged line")),
-        "a plugin message started a line of its own"
+        logged.contains("first line\\nINFO forged line"),
+        "{logged:?}"
     );
+    let traceback = plugin_messages
+        .iter()
+        .find(|m| m.contains("an unexpected failure"))
+        .expect("the traceback is logged");
+    assert!(traceback.contains("Traceback"), "{traceback:?}");
+    for message in &plugin_messages {
+        assert!(!message.chars().any(char::is_control), "{message:?}");
+    }
 }

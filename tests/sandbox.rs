@@ -423,3 +423,77 @@ fn hostile_plugins_under_load_do_not_hurt_hello_bot() {
         assert!(named, "no failure line names {bot} and its cause");
     }
 }
+
+/// What a plugin hands the host (an error, a reply, a log message) is bounded before it is
+/// copied: 48 MiB handed over by a 64 MiB plugin raises the host's peak RSS by the plugin's
+/// own memory and a small constant, never by a second copy of the 48 MiB. The old host
+/// copied each whole (one 48 MiB copy more: about 100 MiB over the baseline).
+#[test]
+fn what_a_plugin_hands_the_host_is_bounded_before_it_is_copied() {
+    let mut config = String::from(
+        r#"
+        [server]
+        listen = "127.0.0.1:0"
+
+        [defaults]
+        memory_mb = 64
+        timeout_ms = 10_000
+        "#,
+    );
+    let bots = ["error-48mib", "reply-48mib", "log-48mib"];
+    let entries: Vec<_> = bots.iter().map(|b| (*b, *b, "")).collect();
+    config.push_str(&support::misbehaving("bots", "SANDBOX_SECRET", &entries));
+    let host = Host::builder(&config).env("SANDBOX_SECRET", SECRET).start();
+    let call = |bot: &str| host.post_signed(&format!("/bots/{bot}"), SECRET, b"{}");
+    // Once each first: the instance slots and the host's own buffers settle.
+    for bot in bots {
+        call(bot);
+    }
+    const BOUND_KIB: u64 = (64 + 8) << 10;
+    for bot in bots {
+        // The previous call's memory is given back after its answer: wait until it is.
+        let mut last = host.rss_kib().0;
+        support::wait_until("the host's RSS settles", Duration::from_secs(10), || {
+            std::thread::sleep(Duration::from_millis(200));
+            let now = host.rss_kib().0;
+            std::mem::replace(&mut last, now).abs_diff(now) < 1024
+        });
+        host.reset_peak_rss();
+        let (base, _) = host.rss_kib();
+        let r = call(bot);
+        let (_, peak) = host.rss_kib();
+        println!(
+            "{bot}: {} -> peak RSS +{} MiB over {} MiB",
+            r.status,
+            peak.saturating_sub(base) >> 10,
+            base >> 10
+        );
+        assert_eq!(r.status, 500, "{bot}: {}", &r.body[..r.body.len().min(300)]);
+        assert!(r.body.len() < 4096, "{bot}: {} bytes of body", r.body.len());
+        match bot {
+            // The error keeps its code and the start of its message, cut.
+            "error-48mib" => {
+                assert_eq!(r.error_code(), "big");
+                let message = r.json()["error"].as_str().unwrap().to_string();
+                assert!(
+                    message.starts_with("eeee") && message.ends_with('…'),
+                    "{message}"
+                );
+            }
+            _ => {
+                assert_eq!(
+                    r.error_code(),
+                    "plugin_reply_too_large",
+                    "{bot}: {}",
+                    r.body
+                );
+                assert!(r.body.contains("bytes at once"), "{bot}: {}", r.body);
+            }
+        }
+        assert!(
+            peak.saturating_sub(base) <= BOUND_KIB,
+            "{bot}: peak RSS rose {} MiB, over memory_mb + 8 MiB",
+            peak.saturating_sub(base) >> 10
+        );
+    }
+}

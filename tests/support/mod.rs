@@ -383,6 +383,13 @@ impl Host {
         (field("VmRSS:"), field("VmHWM:"))
     }
 
+    /// Resets the host's peak RSS (`VmHWM`) to its current RSS (Linux 4.0+, `clear_refs`),
+    /// so that the peak of what follows can be measured.
+    pub fn reset_peak_rss(&self) {
+        std::fs::write(format!("/proc/{}/clear_refs", self.child.id()), "5")
+            .expect("reset the peak RSS through /proc/PID/clear_refs");
+    }
+
     /// The host's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()

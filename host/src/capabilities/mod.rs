@@ -71,6 +71,13 @@ pub trait Capability: Sized + Send + Sync + 'static {
     /// After the call, whatever happened (e.g. report what was capped).
     fn finish(_state: &Self::State) {}
 
+    /// The most bytes one of its host functions may need from the plugin in one call (a
+    /// store value): the call's transfer budget is at least this. Guests choose sizes, so
+    /// the runtime refuses any larger transfer before copying it.
+    fn max_transfer(_state: &Self::State) -> usize {
+        0
+    }
+
     /// What `check` prints of a grant, when it grants anything.
     fn describe(_grant: &Self::Grant) -> Option<String> {
         None
@@ -243,6 +250,11 @@ macro_rules! capabilities {
             /// Lets each capability report on the call that ended.
             pub fn finish(&self) {
                 $(<$cap>::finish(&self.$field);)*
+            }
+
+            /// The largest transfer any capability needs in one host call.
+            pub fn max_transfer(&self) -> usize {
+                [$(<$cap>::max_transfer(&self.$field)),*].into_iter().max().unwrap_or(0)
             }
         }
     };

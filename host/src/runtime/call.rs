@@ -139,6 +139,9 @@ fn classify(err: &wasmtime::Error, store: &Store<CallState>, limits: &Limits) ->
     {
         return CallError::Busy;
     }
+    if is_transfer_refused(err) {
+        return CallError::TransferTooLarge(store.hostcall_fuel());
+    }
     if let Some(asked) = store.data().limiter.exceeded {
         return CallError::OutOfMemory {
             asked_mb: asked.div_ceil(1 << 20),
@@ -152,6 +155,16 @@ fn classify(err: &wasmtime::Error, store: &Store<CallState>, limits: &Limits) ->
         Some(trap) => CallError::Trap(trap.to_string()),
         None => CallError::Trap(err.root_cause().to_string()),
     }
+}
+
+/// Whether wasmtime refused to copy what the plugin passed because it was over the call's
+/// transfer budget (`Store::set_hostcall_fuel`). Its error type is private: its text, pinned
+/// with wasmtime, is what can be matched (tests/sandbox.rs fails if it changes).
+fn is_transfer_refused(err: &wasmtime::Error) -> bool {
+    err.chain().any(|e| {
+        e.to_string()
+            .contains("fuel allocated for hostcalls has been exhausted")
+    })
 }
 
 /// The most headers an inbound response may have, and their most bytes in all.

@@ -59,6 +59,11 @@ pub enum CallError {
     InvalidReply(String),
     #[error("plugin reply of {0} bytes is over its limit of {1} bytes")]
     ReplyTooLarge(usize, usize),
+    #[error(
+        "plugin passed the host over {0} bytes at once (its reply, its error or a host \
+         call's data): over its max_reply_kb and the capabilities' needs"
+    )]
+    TransferTooLarge(usize),
     #[error("the plugin already runs its maximum of {0} calls at once, try again")]
     PluginBusy(u32),
     #[error("too many calls in progress, try again")]
@@ -76,7 +81,9 @@ impl CallError {
             CallError::Timeout(_) => "plugin_timeout",
             CallError::OutOfFuel(_) => "plugin_out_of_fuel",
             CallError::InvalidReply(_) => "invalid_plugin_reply",
-            CallError::ReplyTooLarge(..) => "plugin_reply_too_large",
+            CallError::ReplyTooLarge(..) | CallError::TransferTooLarge(_) => {
+                "plugin_reply_too_large"
+            }
             CallError::PluginBusy(_) => "plugin_busy",
             CallError::Busy => "busy",
         }
@@ -92,7 +99,7 @@ impl CallError {
             CallError::Timeout(_) => "timeout",
             CallError::OutOfFuel(_) => "out_of_fuel",
             CallError::InvalidReply(_) => "invalid_reply",
-            CallError::ReplyTooLarge(..) => "reply_too_large",
+            CallError::ReplyTooLarge(..) | CallError::TransferTooLarge(_) => "reply_too_large",
             CallError::PluginBusy(_) | CallError::Busy => "busy",
         }
     }

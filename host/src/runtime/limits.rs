@@ -22,6 +22,20 @@ pub struct Limits {
     pub fuel: Option<u64>,
 }
 
+/// Headroom of a call's transfer budget over its largest reply or store value: an inbound
+/// response's headers (64 KiB at most) and the records around the payload.
+pub const TRANSFER_SLACK_BYTES: usize = 128 << 10;
+
+impl Limits {
+    /// The most bytes the plugin may pass the host in one crossing (its reply or error, or
+    /// one host call's arguments), when its capabilities need `capabilities_need` for one
+    /// host call. wasmtime refuses a larger transfer before it copies anything, so this
+    /// bounds what the host holds for a call besides the plugin's own memory.
+    pub fn transfer_bytes(&self, capabilities_need: usize) -> usize {
+        self.max_reply_bytes.max(capabilities_need) + TRANSFER_SLACK_BYTES
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {

@@ -57,6 +57,7 @@ pub fn new_store(
     // call may be asked to allocate and fill (wasmtime-wasi's default is 64 MiB).
     wasi.max_random_size(MAX_RANDOM_BYTES);
     caps.configure_wasi(&mut wasi);
+    let transfer = limits.transfer_bytes(caps.max_transfer());
     let state = CallState {
         wasi: wasi.build(),
         table: ResourceTable::new(),
@@ -65,6 +66,9 @@ pub fn new_store(
     };
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);
+    // Everything the plugin hands the host (reply, error, host call arguments) is copied
+    // out of its memory: bounded here, not by wasmtime's default of 128 MiB per crossing.
+    store.set_hostcall_fuel(transfer);
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(move |_| {
         if std::time::Instant::now() >= deadline {

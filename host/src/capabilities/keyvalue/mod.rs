@@ -340,6 +340,13 @@ impl Capability for KeyValue {
         }
     }
 
+    fn max_transfer(state: &KvState) -> usize {
+        match (&state.store, state.grant.stores().is_empty()) {
+            (Some(store), false) => store.limits.max_key_bytes + store.limits.max_value_bytes,
+            _ => 0,
+        }
+    }
+
     fn describe(grant: &KvGrant) -> Option<String> {
         (!grant.stores().is_empty()).then(|| format!("stores {}", grant.stores().join(", ")))
     }

@@ -8,6 +8,7 @@
 //! The records below mirror the WIT's. Component-model types are structural, so one Rust
 //! type serves every version whose record has the same fields.
 
+mod prefix;
 mod v0_1;
 mod v0_2;
 
@@ -20,9 +21,10 @@ use wasmtime::component::{
 };
 use wasmtime::{Engine, Store};
 
-use super::error::{LoadError, PluginError};
+use super::error::{LoadError, PluginError, MAX_ERROR_CODE_BYTES, MAX_ERROR_MESSAGE_BYTES};
 use super::state::CallState;
 use crate::names::Kind;
+use prefix::Prefix;
 
 /// The released versions, oldest first. A host serves all of them.
 pub const VERSIONS: [&str; 2] = [v0_1::VERSION, v0_2::VERSION];
@@ -40,23 +42,23 @@ pub struct CallInfo {
     pub settings: Option<String>,
 }
 
-/// The WIT `plugin-error`; the host keeps only a bounded part of it
-/// ([`PluginError::bounded`]).
+/// The WIT `plugin-error`, of which the host copies only what it shows
+/// ([`PluginError::bounded`]): a 100 MiB message costs the host 2 KiB.
 //
 // Results are copied out of the plugin's memory as they are lifted: the guest's
-// post-return frees them before a lazy `WasmStr` could be read. The copy is bounded by the
-// plugin's memory limit and dropped at once.
+// post-return frees them before a lazy `WasmStr` could be read. A character more than is
+// kept, so that a longer text shows as cut.
 #[derive(ComponentType, Lift)]
 #[component(record)]
 struct WitError {
-    code: String,
-    message: String,
+    code: Prefix<{ MAX_ERROR_CODE_BYTES + 4 }>,
+    message: Prefix<{ MAX_ERROR_MESSAGE_BYTES + 4 }>,
     status: Option<u16>,
 }
 
 impl WitError {
     fn bounded(self) -> PluginError {
-        PluginError::bounded(&self.code, &self.message, self.status)
+        PluginError::bounded(&self.code.text, &self.message.text, self.status)
     }
 }
 

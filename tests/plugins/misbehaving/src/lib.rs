@@ -75,6 +75,13 @@ impl inbound::Guest for Misbehaving {
     }
 }
 
+/// `len` bytes of text in one allocation of exactly that size.
+fn filled(len: usize) -> String {
+    let mut text = String::with_capacity(len);
+    text.extend(std::iter::repeat_n('e', len));
+    text
+}
+
 fn behave(function: &str, info: CallInfo, request: String) -> Reply {
     match info.settings.as_deref().unwrap_or("") {
         // A Rust panic: the instance traps with `unreachable`.
@@ -174,6 +181,24 @@ fn behave(function: &str, info: CallInfo, request: String) -> Reply {
         "recurse" => Ok(Some(recurse(0, &request).to_string())),
         // Overflows the wasm call stack itself.
         "stack" => Ok(Some(deep(u64::MAX).to_string())),
+        // 48 MiB handed to the host three ways, each built in place (the plugin's memory
+        // holds it once): as an error message, as a reply, as one log message.
+        "error-48mib" => Err(PluginError {
+            code: "big".into(),
+            message: filled(48 << 20),
+            status: None,
+        }),
+        "reply-48mib" => {
+            let mut reply = String::with_capacity((48 << 20) + 12);
+            reply.push_str(r#"{"text":""#);
+            reply.extend(std::iter::repeat_n('r', 48 << 20));
+            reply.push_str(r#""}"#);
+            Ok(Some(reply))
+        }
+        "log-48mib" => {
+            pyrus_plugin_sdk::log::info(filled(48 << 20));
+            Ok(None)
+        }
         // A reply far over any sane size (needs a memory limit above 100 MiB).
         "big-reply" => Ok(Some(format!(r#"{{"text":"{}"}}"#, "x".repeat(100 << 20)))),
         // Floods the host log through the log import, stdout and stderr.

@@ -576,8 +576,8 @@ fn admin_page_in_chromium_shows_plugins_calls_and_reloads() {
     // With it (once, in the URL), the page: each plugin, its calls and errors, the reload.
     let dom = dump_dom(&browser, &host.url(&format!("/admin?token={ADMIN_TOKEN}")));
     let row = |name: &str| {
-        dom.split("<tr class=\"plugin\">")
-            .find(|r| r.contains(&format!("<td class=\"name\">{name}</td>")))
+        dom.split("<tr class=\"plugin\"")
+            .find(|r| r.contains(&format!("data-name=\"{name}\"")))
             .unwrap_or_else(|| panic!("no row for {name} in:\n{dom}"))
             .to_string()
     };
@@ -666,4 +666,216 @@ fn the_host_listens_at_once_and_compiles_in_the_background() {
         13,
         "{log}"
     );
+}
+
+fn screenshot(browser: &str, url: &str, file: &Path) {
+    let profile = tempfile::tempdir().unwrap();
+    let status = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--hide-scrollbars",
+            "--window-size=1500,1100",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("--virtual-time-budget=3000")
+        .arg(format!("--screenshot={}", file.display()))
+        .arg(url)
+        .output()
+        .expect("run chromium");
+    assert!(
+        std::fs::metadata(file).is_ok_and(|m| m.len() > 10_000),
+        "no screenshot at {} ({status:?})",
+        file.display()
+    );
+}
+
+/// The numbers of one chart line in `html`: the `data-values` of the element whose
+/// `data-series` is `series`, after `anchor`.
+fn series_values(html: &str, anchor: &str, series: &str) -> Vec<Option<f64>> {
+    let from = html
+        .find(anchor)
+        .unwrap_or_else(|| panic!("no {anchor} in:\n{html}"));
+    let rest = &html[from..];
+    let at = rest
+        .find(&format!("data-series=\"{series}\" data-values=\""))
+        .unwrap_or_else(|| panic!("no {series} series after {anchor}"));
+    let values = rest[at..].split("data-values=\"").nth(1).unwrap();
+    let values = &values[..values.find('"').unwrap()];
+    values
+        .split(',')
+        .map(|v| (v != "-").then(|| v.parse().unwrap()))
+        .collect()
+}
+
+/// The operator's view with real traffic behind it, in a real headless Chromium: a slow
+/// bot's p99 point, a failing bot's failures (with the attempt), a new version's mark, the
+/// CPU share and memory, each plugin's page; the same data as JSON and in `pyrus-host
+/// status`. Screenshots go to target/test-artifacts/.
+#[test]
+fn the_admin_page_charts_what_each_plugin_did() {
+    let Some(browser) = chromium() else { return };
+    let hello = std::fs::read(support::plugin("hello_bot")).unwrap();
+    let config = r#"
+        [server]
+        listen = "127.0.0.1:0"
+        cache_dir = "{dir}/cache"
+
+        [bots.hello]
+        plugin = "{dir}/hello.wasm"
+        secret = { env = "OPS_SECRET" }
+
+        [bots.slow]
+        plugin = "{plugins}/misbehaving.wasm"
+        secret = { env = "OPS_SECRET" }
+        settings = "slow"
+
+        [bots.trap]
+        plugin = "{plugins}/misbehaving.wasm"
+        secret = { env = "OPS_SECRET" }
+        settings = "trap"
+    "#;
+    let host = Host::builder(config)
+        .env("OPS_SECRET", SECRET)
+        .file("hello.wasm", hello.clone())
+        .start();
+    let body = fixture("comment-event.json");
+    for _ in 0..5 {
+        assert_eq!(host.post_signed("/bots/hello", SECRET, &body).status, 200);
+    }
+    assert_eq!(host.post_signed("/bots/slow", SECRET, b"{}").status, 200);
+    for attempt in ["1/3", "2/3", "3/3"] {
+        let sig = support::sign(SECRET, &body);
+        let r = host.post(
+            "/bots/trap",
+            &body,
+            &[("X-Pyrus-Sig", &sig), ("X-Pyrus-Retry", attempt)],
+        );
+        assert_eq!(r.status, 500);
+    }
+    // A new version of hello (other bytes, same program): a reload mark on its charts.
+    std::fs::write(
+        host.dir().join("hello.wasm"),
+        unseen_copy(&hello, &format!("v2-{}", std::process::id())),
+    )
+    .unwrap();
+    support::wait_until("hello's v2 serves", Duration::from_secs(120), || {
+        host.health().body.contains("\"load_count\":2")
+    });
+    assert_eq!(host.post_signed("/bots/hello", SECRET, &body).status, 200);
+
+    let token = support::TEST_ADMIN_TOKEN;
+    let dom = dump_dom(&browser, &host.url(&format!("/admin?token={token}")));
+    let row = |name: &str| format!("data-kind=\"bot\" data-name=\"{name}\"");
+    // The slow bot's p99 point is its 2 s sleep (within a bucket above it). Sums and maxima
+    // over the hour: a minute may have turned during the test.
+    let p99 = series_values(&dom, &row("slow"), "p99");
+    assert_eq!(p99.len(), 60);
+    let slow_p99 = p99.iter().flatten().fold(0.0f64, |a, &b| a.max(b));
+    assert!((2000.0..=2900.0).contains(&slow_p99), "{p99:?}");
+    // The failing bot: three errors; hello: six calls and no error.
+    let trap_errors = series_values(&dom, &row("trap"), "errors");
+    assert_eq!(
+        trap_errors.iter().flatten().sum::<f64>(),
+        3.0,
+        "{trap_errors:?}"
+    );
+    let hello_errors = series_values(&dom, &row("hello"), "errors");
+    assert_eq!(hello_errors.iter().flatten().sum::<f64>(), 0.0);
+    let hello_calls = series_values(&dom, &row("hello"), "calls");
+    assert_eq!(hello_calls.iter().flatten().sum::<f64>(), 6.0);
+    // hello's v2 is marked on its charts; the others have no mark.
+    let hello_row = &dom[dom.find(&row("hello")).unwrap()..];
+    let hello_row = &hello_row[..hello_row.find("</tr>").unwrap()];
+    assert!(
+        hello_row.contains("class=\"reload\"") && hello_row.contains("data-version=\"2\""),
+        "{hello_row}"
+    );
+    let slow_row = &dom[dom.find(&row("slow")).unwrap()..];
+    assert!(!slow_row[..slow_row.find("</tr>").unwrap()].contains("class=\"reload\""));
+    // CPU shares add up to the whole; memory is shown against the limit.
+    let shares: f64 = dom
+        .split("data-share=\"")
+        .skip(1)
+        .map(|s| s[..s.find('"').unwrap()].parse::<f64>().unwrap())
+        .sum();
+    assert!((0.99..=1.01).contains(&shares), "{shares}");
+    assert!(dom.contains("of 64 MiB"), "{dom}");
+    assert!(!dom.contains(SECRET) && !dom.contains(token));
+
+    // The trap bot's page: its failures with outcome and attempt, its config, no settings.
+    let page = dump_dom(
+        &browser,
+        &host.url(&format!("/admin/plugins/bots/trap?token={token}")),
+    );
+    assert_eq!(page.matches("<tr class=\"failure\">").count(), 3, "{page}");
+    assert!(page.contains("<td class=\"outcome\">trap</td>"), "{page}");
+    for attempt in 1..=3 {
+        assert!(page.contains(&format!("<td>{attempt}</td>")), "{page}");
+    }
+    assert!(page.contains("<th>memory_mb</th><td>64</td>"), "{page}");
+    assert!(!page.contains("<th>settings</th>"), "{page}");
+    assert!(page.contains("id=\"chart-latency\""), "{page}");
+
+    // The same numbers as JSON, behind the token; and in the terminal.
+    assert_eq!(host.get("/admin/api/plugins").status, 401);
+    let api = host
+        .get_with(
+            "/admin/api/plugins",
+            &[("Authorization", &format!("Bearer {token}"))],
+        )
+        .json();
+    let trap = api["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "trap")
+        .unwrap();
+    assert_eq!(trap["errors_15m"], 3, "{trap}");
+    assert_eq!(trap["failures"][0]["attempt"], 3, "{trap}");
+    let status = Command::new(env!("CARGO_BIN_EXE_pyrus-host"))
+        .args(["status", "--config"])
+        .arg(host.dir().join("host.toml"))
+        .args(["--url", &host.base])
+        .env("OPS_SECRET", SECRET)
+        .env("PYRUS_TEST_ADMIN_TOKEN", token)
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status.status.success(),
+        "{table}{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let trap_line = table
+        .lines()
+        .find(|l| l.contains(" trap "))
+        .expect("a trap row");
+    assert!(
+        trap_line.starts_with("bot") && trap_line.contains("  3  "),
+        "{table}"
+    );
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains(" hello ") && l.contains("v2")),
+        "{table}"
+    );
+
+    // Screenshots, for a person to look at.
+    let artifacts = support::repo().join("target/test-artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    screenshot(
+        &browser,
+        &host.url(&format!("/admin?token={token}")),
+        &artifacts.join("admin-overview.png"),
+    );
+    screenshot(
+        &browser,
+        &host.url(&format!("/admin/plugins/bots/hello?token={token}")),
+        &artifacts.join("admin-plugin-hello.png"),
+    );
+    println!("screenshots: {}/admin-*.png", artifacts.display());
 }

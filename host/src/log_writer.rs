@@ -6,8 +6,10 @@
 //! Nothing is dropped: when the writer falls far behind, loggers wait for it. Lines still in
 //! the channel when the process exits are written by [`FlushGuard`]'s drop.
 
+use std::io::IsTerminal;
 use std::io::{BufWriter, Write};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use tracing_subscriber::fmt::MakeWriter;
@@ -20,6 +22,9 @@ const GATHER: Duration = Duration::from_millis(5);
 
 enum Message {
     Line(Vec<u8>),
+    /// A status line shown under the log on a terminal (redrawn after each batch of lines),
+    /// or `None` to end it.
+    Status(Option<String>),
     /// Write everything before this, then answer.
     Flush(SyncSender<()>),
 }
@@ -39,6 +44,7 @@ impl BackgroundStderr {
     /// Starts the writer thread.
     pub fn start() -> (BackgroundStderr, FlushGuard) {
         let (tx, rx) = sync_channel(BACKLOG);
+        let _ = STATUS.set(tx.clone());
         std::thread::Builder::new()
             .name("log-writer".into())
             .spawn(move || write_lines(rx))
@@ -47,14 +53,41 @@ impl BackgroundStderr {
     }
 }
 
+/// The writer's channel, for [`status`].
+static STATUS: OnceLock<SyncSender<Message>> = OnceLock::new();
+
+/// Shows `line` as a status line under the log when stderr is a terminal (`None` ends it,
+/// keeping its last text): e.g. compile progress. Ignored elsewhere: logs have their lines.
+pub fn status(line: Option<String>) {
+    if let Some(tx) = STATUS.get() {
+        if std::io::stderr().is_terminal() {
+            let _ = tx.send(Message::Status(line));
+        }
+    }
+}
+
+/// Erases the status line before lines are written under it.
+const CLEAR_LINE: &[u8] = b"\r\x1b[2K";
+
 fn write_lines(rx: Receiver<Message>) {
     let mut out = BufWriter::with_capacity(64 << 10, std::io::stderr());
+    let mut shown: Option<String> = None;
     while let Ok(first) = rx.recv() {
         let mut next = Some(first);
+        if shown.is_some() {
+            let _ = out.write_all(CLEAR_LINE);
+        }
         while let Some(message) = next {
             match message {
                 Message::Line(line) => {
                     let _ = out.write_all(&line);
+                }
+                Message::Status(Some(line)) => shown = Some(line),
+                Message::Status(None) => {
+                    // The last status stays, as a line of its own.
+                    if let Some(last) = shown.take() {
+                        let _ = writeln!(out, "{last}");
+                    }
                 }
                 Message::Flush(done) => {
                     let _ = out.flush();
@@ -62,6 +95,9 @@ fn write_lines(rx: Receiver<Message>) {
                 }
             }
             next = rx.try_recv().ok();
+        }
+        if let Some(line) = &shown {
+            let _ = out.write_all(line.as_bytes());
         }
         let _ = out.flush();
         // Let lines gather: a logger then only queues its line, with no thread to wake (a

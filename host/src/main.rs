@@ -78,6 +78,10 @@ enum Command {
     /// Create a new plugin crate (a bot or an extension) that depends on the SDK, builds
     /// with one command, has a native unit test, a sample body and a config to run it with.
     New(commands::new::NewArgs),
+    /// Print the running host's plugins as the admin page shows them: calls, errors and p99
+    /// of the last 15 minutes, CPU share, peak memory and a sparkline of the last half hour
+    /// (read from GET /admin/api/plugins with the config's `[admin] token`).
+    Status(commands::status::StatusArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -89,6 +93,7 @@ fn main() -> std::process::ExitCode {
         Command::Call(args) => commands::call::call(args),
         Command::Sign { config, bot, body } => commands::call::sign(&config, &bot, &body),
         Command::New(args) => commands::new::new(args),
+        Command::Status(args) => commands::status::status(args),
     };
     match result {
         Ok(code) => code,

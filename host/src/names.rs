@@ -81,6 +81,13 @@ impl Kind {
             Kind::Extension => "extensions",
         }
     }
+
+    /// The kind whose section is `section` (`bots`), if any.
+    pub fn from_section(section: &str) -> Option<Kind> {
+        [Kind::Bot, Kind::Extension]
+            .into_iter()
+            .find(|k| k.section() == section)
+    }
 }
 
 #[cfg(test)]

@@ -365,6 +365,10 @@ fn link(
         Some(old) => (SystemTime::now(), old.load_count + 1),
         None => (SystemTime::now(), 1),
     };
+    // A new version of a served plugin: a mark on its charts.
+    if old.is_some_and(|old| old.hash != hash) {
+        plugin.sandbox.usage.mark_version(load_count);
+    }
     Ok(Loaded {
         kind,
         name: name.clone(),

@@ -155,7 +155,7 @@ impl Reloader {
         }
         let registry = Arc::new(registry);
         self.state.registry.store(registry.clone());
-        crate::server::compiling::finish_in_background(&self.state, &registry);
+        crate::server::compiling::finish_in_background(&self.state, &registry, report.cached);
         self.set_watched_files(&config);
         let summary = format!(
             "{} bots, {} extensions: {} compiling, {} from the cache, {} unchanged",

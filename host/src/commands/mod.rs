@@ -4,3 +4,4 @@ pub mod call;
 pub mod check;
 pub mod new;
 pub mod serve;
+pub mod status;

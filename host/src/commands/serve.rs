@@ -39,6 +39,7 @@ pub fn serve(config_path: PathBuf) -> anyhow::Result<ExitCode> {
         load_ms = host.load_time.as_millis() as u64,
         "plugins loaded"
     );
+    let cached = host.report.cached;
     let compiler = host
         .compiler
         .clone()
@@ -61,7 +62,7 @@ pub fn serve(config_path: PathBuf) -> anyhow::Result<ExitCode> {
     raise_open_files_limit();
     ignore_file_size_signal();
     rt.block_on(async move {
-        server::compiling::finish_in_background(&state, &state.registry.load());
+        server::compiling::finish_in_background(&state, &state.registry.load(), cached);
         let listener = tokio::net::TcpListener::bind(config.server.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.server.listen))?;

@@ -11,6 +11,7 @@ use super::error::{CallError, PluginError};
 use super::limits::Limits;
 use super::scheduler::{Account, Turn};
 use super::state::{new_store, CallState};
+use super::usage::Usage;
 use super::Runtime;
 use crate::capabilities::Grants;
 
@@ -22,6 +23,8 @@ pub struct Sandbox {
     permits: Arc<Semaphore>,
     /// The CPU its calls used, which the scheduler weighs (kept across reloads).
     pub account: Arc<Account>,
+    /// Its use of CPU and memory per minute, and its versions (kept across reloads).
+    pub usage: Arc<Usage>,
 }
 
 impl Sandbox {
@@ -37,6 +40,7 @@ impl Sandbox {
         Sandbox {
             permits,
             account: previous.map(|p| p.account.clone()).unwrap_or_default(),
+            usage: previous.map(|p| p.usage.clone()).unwrap_or_default(),
             limits,
             grants,
         }
@@ -115,10 +119,12 @@ impl Runtime {
                 Err(error)
             }
         };
+        let memory = store.data().limiter.used_bytes();
+        sandbox.usage.record(sandbox.account.cpu_time(), memory);
         // Giving back a large memory to the pool (resetting its pages) takes milliseconds
         // that no epoch can interrupt: off the workers, so other calls do not wait for it.
         // The admission is held until the instance's slot is free again.
-        if store.data().limiter.used_bytes() > DROP_OFF_WORKER_BYTES {
+        if memory > DROP_OFF_WORKER_BYTES {
             tokio::task::spawn_blocking(move || drop((store, admission)));
         } else {
             drop((store, admission));

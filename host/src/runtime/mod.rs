@@ -12,6 +12,7 @@ pub mod limits;
 pub mod plugin;
 pub mod scheduler;
 pub mod state;
+pub mod usage;
 
 use std::sync::Arc;
 

@@ -11,13 +11,16 @@ use std::fmt::Write;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use subtle::ConstantTimeEq;
 
+use super::charts::{self, Line};
+use super::overview::PluginView;
 use super::stats::{Recent, WINDOW_MINUTES};
 use super::AppState;
+use crate::names::Kind;
 use crate::registry::Loaded;
 use crate::secret::Secret;
 
@@ -43,31 +46,106 @@ pub async fn page(
         )
             .into_response();
     };
-    if let Some(given) = &query.token {
-        if !same(&token, given) {
-            return refused();
-        }
-        // Trade the query token for a session cookie scoped to this page.
-        let expires = now() + SESSION.as_secs();
-        let secure = if state.tls { "; Secure" } else { "" };
-        let cookie = format!(
-            "{COOKIE}={}; Path=/admin; Max-Age={}; HttpOnly; SameSite=Strict{secure}",
-            session(&token, expires),
-            SESSION.as_secs()
-        );
-        return (
-            StatusCode::SEE_OTHER,
-            [
-                (header::SET_COOKIE, cookie),
-                (header::LOCATION, "/admin".to_string()),
-            ],
-        )
-            .into_response();
+    if let Some(trade) = trade_token(&state, &token, &query, "/admin") {
+        return trade;
     }
     match authorized(&token, &headers) {
         true => Html(render(&state)).into_response(),
         false => refused(),
     }
+}
+
+/// `GET /admin/plugins/{kind}/{name}`: one plugin's charts, failures, versions and config.
+pub async fn plugin_page(
+    State(state): State<Arc<AppState>>,
+    Path((kind, name)): Path<(String, String)>,
+    Query(query): Query<TokenQuery>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(token) = state.admin_token.load_full() {
+        // Kind and name are checked before they go into the redirect.
+        let known = Kind::from_section(&kind).is_some()
+            && crate::names::PluginName::new(name.as_str()).is_ok();
+        if known {
+            let path = format!("/admin/plugins/{kind}/{name}");
+            if let Some(trade) = trade_token(&state, &token, &query, &path) {
+                return trade;
+            }
+        }
+    }
+    if let Some(refusal) = guard(&state, &headers) {
+        return refusal;
+    }
+    let registry = state.registry.load();
+    let found = Kind::from_section(&kind).and_then(|kind| {
+        let loaded = registry.get(kind, &name)?;
+        Some((loaded.clone(), super::overview::one(&state, kind, &name)?))
+    });
+    match found {
+        Some((loaded, view)) => Html(super::plugin_page::render(&loaded, &view)).into_response(),
+        None => (StatusCode::NOT_FOUND, "no such plugin\n").into_response(),
+    }
+}
+
+/// `GET /admin/api/plugins`: what the page shows, as JSON, for scripts and
+/// `pyrus-host status`.
+pub async fn api_plugins(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if let Some(refusal) = guard(&state, &headers) {
+        return refusal;
+    }
+    let registry = state.registry.load();
+    let body = serde_json::json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "status": if registry.errors().is_empty() { "ok" } else { "degraded" },
+        "instances_in_use": state.runtime.instances_in_use(),
+        "plugins": super::overview::all(&state),
+    });
+    axum::Json(body).into_response()
+}
+
+/// The refusal to answer unless the caller is an admin (bearer token or session cookie).
+fn guard(state: &AppState, headers: &HeaderMap) -> Option<Response> {
+    if state.admin_token.load().is_none() {
+        return Some(
+            (
+                StatusCode::NOT_FOUND,
+                "the admin page is off: set [admin] token\n",
+            )
+                .into_response(),
+        );
+    }
+    (!is_admin(state, headers)).then(refused)
+}
+
+/// A `?token=` in the URL, checked and traded for a session cookie with a redirect to
+/// `path` (so the token does not stay in the address bar or history). None without one.
+fn trade_token(
+    state: &AppState,
+    token: &Secret,
+    query: &TokenQuery,
+    path: &str,
+) -> Option<Response> {
+    let given = query.token.as_ref()?;
+    if !same(token, given) {
+        return Some(refused());
+    }
+    let expires = now() + SESSION.as_secs();
+    let secure = if state.tls { "; Secure" } else { "" };
+    let cookie = format!(
+        "{COOKIE}={}; Path=/admin; Max-Age={}; HttpOnly; SameSite=Strict{secure}",
+        session(token, expires),
+        SESSION.as_secs()
+    );
+    Some(
+        (
+            StatusCode::SEE_OTHER,
+            [
+                (header::SET_COOKIE, cookie),
+                (header::LOCATION, path.to_string()),
+            ],
+        )
+            .into_response(),
+    )
 }
 
 /// Whether the request carries the admin token (as a bearer) or a live session cookie.
@@ -147,29 +225,27 @@ fn render(state: &AppState) -> String {
         html,
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="refresh" content="{REFRESH_SECONDS}">
+{head}
 <title>pyrus-host admin</title>
-<style>
-body{{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}}
-table{{border-collapse:collapse;margin-bottom:1.5em}}
-th,td{{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}}
-th{{background:#f3f3f3}} .bad{{color:#b00}} .ok{{color:#070}} code{{font-size:12px}}
-</style></head><body>
+</head><body><main>
 <h1>pyrus-host <small>{version}</small></h1>
 <p id="status">Status: <b class="{class}">{status}</b> · up since {started} · {in_use} instances in use · refreshes every {REFRESH_SECONDS} s</p>
 <h2>Plugins</h2>
-<table id="plugins"><tr><th>Kind</th><th>Name</th><th>Version (SHA-1)</th><th>Loaded at</th><th>Calls, last {WINDOW_MINUTES} min</th><th>Errors, last {WINDOW_MINUTES} min</th><th>Last error</th><th>Plugin file</th></tr>
+<p class="note">Charts: the last 60 minutes, one point per minute; dashed lines mark a new version loaded. CPU share: of all plugins' CPU over 5 minutes.</p>
+<table id="plugins"><tr><th>Kind</th><th>Name</th><th>Version (SHA-1)</th><th>Loaded at</th><th>Calls, last {WINDOW_MINUTES} min</th><th>Errors, last {WINDOW_MINUTES} min</th><th>Calls / min</th><th>Errors / min</th><th>p99 (ms)</th><th>CPU share</th><th>Peak memory</th><th>Last error</th><th>Plugin file</th></tr>
 "#,
+        head = head(),
         version = env!("CARGO_PKG_VERSION"),
         class = if degraded { "bad" } else { "ok" },
         status = if degraded { "degraded" } else { "ok" },
         started = date(state.started_at),
         in_use = state.runtime.instances_in_use(),
     );
-    for plugin in registry.all() {
+    let views = super::overview::all(state);
+    for (plugin, view) in registry.all().zip(&views) {
         let load_error = registry.error(&plugin.key());
         let recent = state.stats.recent(plugin.kind, plugin.name.as_str());
-        row(&mut html, plugin, &recent, load_error);
+        row(&mut html, plugin, &recent, view, load_error);
     }
     html.push_str("</table>\n<h2>Reloads</h2>\n");
     let _ = writeln!(
@@ -194,21 +270,78 @@ th{{background:#f3f3f3}} .bad{{color:#b00}} .ok{{color:#070}} code{{font-size:12
     if reload.history.is_empty() {
         html.push_str("<tr><td colspan=\"4\">No reload since the start.</td></tr>\n");
     }
-    html.push_str("</table>\n</body></html>\n");
+    html.push_str("</table>\n</main></body></html>\n");
     html
 }
 
-fn row(html: &mut String, loaded: &Loaded, recent: &Recent, load_error: Option<&str>) {
+/// The `<head>` every admin page shares: style, and the refresh. With JavaScript the page
+/// swaps in a fresh `<main>` every few seconds (the scroll position stays); without it,
+/// the `<noscript>` refresh reloads the page.
+pub(super) fn head() -> String {
+    format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<noscript><meta http-equiv="refresh" content="{REFRESH_SECONDS}"></noscript>
+<style>
+body{{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}}
+table{{border-collapse:collapse;margin-bottom:1.5em}}
+th,td{{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}}
+th{{background:#f3f3f3}} .bad{{color:#b00}} .ok{{color:#070}} code{{font-size:12px}}
+.note{{color:#555;font-size:12px}} figure{{margin:0 0 1.2em}} figcaption{{font-weight:600}}
+.legend{{margin:.2em 0;font-size:12px}} svg.spark{{display:block}}
+</style>
+<script>
+setInterval(async () => {{
+  try {{
+    const r = await fetch(location.pathname, {{credentials: "same-origin"}});
+    if (!r.ok) return;
+    const next = new DOMParser().parseFromString(await r.text(), "text/html").querySelector("main");
+    if (next) document.querySelector("main").replaceWith(next);
+  }} catch (e) {{}}
+}}, {REFRESH_SECONDS}000);
+</script>"#
+    )
+}
+
+fn row(
+    html: &mut String,
+    loaded: &Loaded,
+    recent: &Recent,
+    view: &PluginView,
+    load_error: Option<&str>,
+) {
     let kind = loaded.kind;
     let last_error = match (&recent.last_error, load_error) {
         (_, Some(load)) => format!("<span class=\"bad\">load failed: {}</span>", escape(load)),
         (Some(e), None) => format!("{} · {} · {}", date(e.at), e.status, escape(&e.message)),
         (None, None) => String::new(),
     };
+    let marks: Vec<(usize, u32)> = (view.versions.iter())
+        .map(|v| (v.minute_index, v.version))
+        .collect();
+    let series = |f: &dyn Fn(&super::overview::MinuteView) -> Option<f64>| -> Vec<Option<f64>> {
+        view.minutes.iter().map(f).collect()
+    };
+    let calls = series(&|m| Some(f64::from(m.calls)));
+    let errors = series(&|m| Some(f64::from(m.errors)));
+    let p99 = series(&|m| m.p99_ms);
+    let spark = |kind: &'static str, values: &[Option<f64>], unit: &str| {
+        charts::sparkline(kind, &Line { name: kind, values }, &marks, unit)
+    };
+    let memory = match view.peak_memory_mb {
+        Some(mb) => format!("{mb:.1} of {} MiB", view.memory_limit_mb),
+        None => format!("– of {} MiB", view.memory_limit_mb),
+    };
     let _ = writeln!(
         html,
-        "<tr class=\"plugin\"><td>{kind}</td><td class=\"name\">{name}</td><td><code>{hash}</code> (v{count})</td><td>{loaded_at}</td><td>{calls}</td><td class=\"{err_class}\">{errors}</td><td>{last_error}</td><td><code>{path}</code></td></tr>",
+        "<tr class=\"plugin\" data-kind=\"{kind}\" data-name=\"{name}\"><td>{kind}</td><td class=\"name\"><a href=\"/admin/plugins/{section}/{name}\">{name}</a></td><td><code>{hash}</code> (v{count})</td><td>{loaded_at}</td><td>{calls}</td><td class=\"{err_class}\">{errors}</td><td>{spark_calls}</td><td>{spark_errors}</td><td>{spark_p99}</td><td class=\"cpu\" data-share=\"{share:.4}\">{share_pct:.1}%</td><td class=\"memory\">{memory}</td><td>{last_error}</td><td><code>{path}</code></td></tr>",
         kind = kind.as_str(),
+        section = kind.section(),
+        spark_calls = spark("calls", &calls, "/min"),
+        spark_errors = spark("errors", &errors, "/min"),
+        spark_p99 = spark("p99", &p99, " ms"),
+        share = view.cpu_share,
+        share_pct = view.cpu_share * 100.0,
         name = escape(loaded.name.as_str()),
         hash = &loaded.hash[..12],
         count = loaded.load_count,
@@ -225,7 +358,7 @@ fn date(t: SystemTime) -> String {
 }
 
 /// Escapes text for HTML element content and attribute values.
-fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

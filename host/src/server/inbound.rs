@@ -66,6 +66,7 @@ async fn dispatch(
         &state,
         Kind::Extension,
         &name,
+        None,
         serve(&state, &name, method, uri, headers, body),
     )
     .instrument(span)

@@ -2,12 +2,16 @@
 
 mod admin;
 mod body;
+mod charts;
 pub mod compiling;
 pub mod error;
 mod health;
 mod inbound;
+mod latency;
 pub mod listen;
 pub mod metrics;
+mod overview;
+mod plugin_page;
 pub mod reloads;
 mod signed;
 pub mod stats;
@@ -112,6 +116,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(metrics::render))
         .route("/admin", get(admin::page))
+        .route("/admin/plugins/{kind}/{name}", get(admin::plugin_page))
+        .route("/admin/api/plugins", get(admin::api_plugins))
         .fallback(|| async { error::ApiError::not_found("no such route") })
         .with_state(state)
 }

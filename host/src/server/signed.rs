@@ -100,9 +100,16 @@ async fn serve(
         headers: &headers,
         attempt,
     };
-    webhook::observe(&state, kind, &name, call.run(method.as_deref(), body))
-        .instrument(span)
-        .await
+    let attempt_number = Some(attempt.attempt);
+    webhook::observe(
+        &state,
+        kind,
+        &name,
+        attempt_number,
+        call.run(method.as_deref(), body),
+    )
+    .instrument(span)
+    .await
 }
 
 /// One signed webhook call.

@@ -40,6 +40,7 @@ pub async fn observe(
     state: &AppState,
     kind: Kind,
     name: &str,
+    attempt: Option<u32>,
     serve: impl Future<Output = Result<Response, Failure>>,
 ) -> Response {
     let started = Instant::now();
@@ -50,7 +51,7 @@ pub async fn observe(
         Ok(response) => {
             let status = response.status().as_u16();
             tracing::info!(status, outcome = "ok", duration_us, "call");
-            state.stats.record(kind, name, "ok", elapsed, None);
+            state.stats.record(kind, name, "ok", elapsed, None, attempt);
             response
         }
         Err(Failure { error, outcome }) => {
@@ -65,7 +66,7 @@ pub async fn observe(
             if !matches!(outcome, "unknown_bot" | "unknown_extension") {
                 state
                     .stats
-                    .record(kind, name, outcome, elapsed, Some((status, cause)));
+                    .record(kind, name, outcome, elapsed, Some((status, cause)), attempt);
             }
             error.into_response()
         }

@@ -44,6 +44,7 @@ pub fn run(
     body: &[u8],
     concurrency: u32,
     exclude: &[String],
+    client_nice: i32,
 ) -> anyhow::Result<()> {
     let mix: Vec<_> = MIX
         .iter()
@@ -61,7 +62,8 @@ pub fn run(
     let call = hello_caller(&host.base, body)?;
     println!(
         "hello-bot, signed calls one after another over HTTP ({} byte body, {calls} calls each); \
-         the mix: {} hostile bots, each called by {concurrency} clients non-stop (= its max_concurrency)",
+         the mix: {} hostile bots, each called by {concurrency} clients non-stop (= its max_concurrency), \
+         the clients at nice {client_nice}",
         body.len(),
         mix.len()
     );
@@ -73,6 +75,11 @@ pub fn run(
             for _ in 0..concurrency {
                 let (stop, answered, base) = (&stop, &answered, &host.base);
                 s.spawn(move || {
+                    // This thread only: the host and hello's caller keep their priority.
+                    // SAFETY: setpriority on the calling thread's own id.
+                    unsafe {
+                        libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as u32, client_nice)
+                    };
                     answered.fetch_add(call_until_stopped(base, name, stop), Ordering::Relaxed)
                 });
             }

@@ -59,6 +59,11 @@ enum Bench {
         /// Leave these bots of the mix out (comma-separated names), to see what each costs.
         #[arg(long, value_delimiter = ',')]
         exclude: Vec<String>,
+        /// The hostile clients' nice values to run the mix with, one phase each: at 0 the
+        /// 44 load threads compete for the same cores as the host; at 10 they take CPU only
+        /// when the host leaves it, as Pyrus's calls would (they come from elsewhere).
+        #[arg(long, value_delimiter = ',', default_value = "0,10")]
+        client_nice: Vec<i32>,
     },
     /// The comparison table: pyrus-host + hello-bot, a native axum handler doing the same
     /// work, and the Flask sample under gunicorn; then in-process call cost, startup with many
@@ -197,11 +202,15 @@ fn main() -> anyhow::Result<()> {
             body,
             concurrency,
             exclude,
+            client_nice,
         } => {
             let body = std::fs::read(
                 body.unwrap_or_else(|| repo.join("tests/fixtures/comment-event.json")),
             )?;
-            hostile::run(&repo, &host_bin, calls, &body, concurrency, &exclude)
+            for nice in client_nice {
+                hostile::run(&repo, &host_bin, calls, &body, concurrency, &exclude, nice)?;
+            }
+            Ok(())
         }
         Bench::Reload { repeats } => reload::run(&repo, &host_bin, repeats),
         Bench::Compare {

@@ -428,3 +428,36 @@ fn a_config_that_cannot_be_read_keeps_the_last_good_one() {
         host.health().json()["reload"]["last_error"].is_null()
     });
 }
+
+/// Kubernetes updates a mounted ConfigMap by swapping the `..data` symlink, never writing
+/// `host.toml` itself: the host must notice and reload (with `watch = true`).
+#[test]
+fn a_config_map_update_by_symlink_swap_reloads() {
+    let config = r#"
+        [server]
+        listen = "127.0.0.1:0"
+
+        [bots.live]
+        plugin = "live.wasm"
+        secret = { env = "RELOAD_SECRET" }
+    "#;
+    let host = Host::builder(config)
+        .env("RELOAD_SECRET", SECRET)
+        .file("live.wasm", bytes("hello-bot"))
+        .config_as_configmap()
+        .start();
+    assert_eq!(version(&host), Ok("hello"));
+    let original = std::fs::read_to_string(host.dir().join("host.toml")).unwrap();
+    let added = format!(
+        "{original}\n[bots.added]\nplugin = \"live.wasm\"\nsecret = {{ env = \"RELOAD_SECRET\" }}\n"
+    );
+    support::swap_configmap(host.dir(), "v2", &added);
+    wait_until("the added bot answers", WAIT, || {
+        host.post_signed("/bots/added", SECRET, &body()).status == 200
+    });
+    // And again: the watch follows the new version's folder.
+    support::swap_configmap(host.dir(), "v3", &original);
+    wait_until("the added bot is gone", WAIT, || {
+        host.post_signed("/bots/added", SECRET, &body()).status == 404
+    });
+}

@@ -171,6 +171,12 @@ impl Reloader {
     fn set_watched_files(&self, config: &Config) {
         let mut files = BTreeSet::new();
         files.insert(self.config_path.clone());
+        // Through symlinks too: a Kubernetes ConfigMap volume never writes `host.toml`, it
+        // swaps the `..data` symlink to a new folder and removes the old one, whose file is
+        // this target. After each reload the new target is watched.
+        if let Ok(target) = std::fs::canonicalize(&self.config_path) {
+            files.insert(target);
+        }
         for (_, _, entry) in config.entries() {
             for path in std::iter::once(&entry.plugin).chain(&entry.secret_file) {
                 let path = absolute(path);

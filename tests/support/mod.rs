@@ -174,6 +174,19 @@ pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(repo().join("tests/fixtures").join(name)).unwrap()
 }
 
+/// Updates a config mounted by [`HostBuilder::config_as_configmap`] as the kubelet does: the
+/// new version in a folder of its own, a `..data_tmp` symlink to it renamed over `..data`,
+/// then the old folder removed.
+pub fn swap_configmap(dir: &Path, version: &str, config: &str) {
+    let folder = format!("..{version}");
+    std::fs::create_dir(dir.join(&folder)).unwrap();
+    std::fs::write(dir.join(&folder).join("host.toml"), config).unwrap();
+    let old = std::fs::read_link(dir.join("..data")).unwrap();
+    std::os::unix::fs::symlink(&folder, dir.join("..data_tmp")).unwrap();
+    std::fs::rename(dir.join("..data_tmp"), dir.join("..data")).unwrap();
+    std::fs::remove_dir_all(dir.join(old)).unwrap();
+}
+
 /// Polls `check` until it returns true, or panics with `what` after `timeout`.
 pub fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
     let start = Instant::now();
@@ -255,6 +268,7 @@ pub struct HostBuilder {
     files: Vec<(String, Vec<u8>)>,
     soft_open_files: Option<u64>,
     wait_for_compiles: bool,
+    configmap: bool,
 }
 
 impl Host {
@@ -265,6 +279,7 @@ impl Host {
             config: config.to_string(),
             admin: true,
             wait_for_compiles: true,
+            configmap: false,
             env: Vec::new(),
             files: Vec::new(),
             soft_open_files: None,
@@ -480,8 +495,23 @@ impl HostBuilder {
             config.push_str("\n[admin]\ntoken = { env = \"PYRUS_TEST_ADMIN_TOKEN\" }\n");
         }
         let path = dir.path().join("host.toml");
-        std::fs::write(&path, config).unwrap();
+        if self.configmap {
+            // As Kubernetes mounts a ConfigMap: host.toml -> ..data/host.toml, ..data -> ..v1.
+            std::fs::create_dir(dir.path().join("..v1")).unwrap();
+            std::fs::write(dir.path().join("..v1/host.toml"), config).unwrap();
+            std::os::unix::fs::symlink("..v1", dir.path().join("..data")).unwrap();
+            std::os::unix::fs::symlink("..data/host.toml", &path).unwrap();
+        } else {
+            std::fs::write(&path, config).unwrap();
+        }
         (dir, path)
+    }
+
+    /// Mounts the config as Kubernetes mounts a ConfigMap: `host.toml` a symlink through
+    /// `..data`, a symlink to the folder of the current version (see [`swap_configmap`]).
+    pub fn config_as_configmap(mut self) -> Self {
+        self.configmap = true;
+        self
     }
 
     fn command(&self, config: &Path) -> Command {

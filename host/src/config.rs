@@ -769,6 +769,17 @@ mod tests {
     }
 
     #[test]
+    fn a_tls_redis_url_is_refused_at_load() {
+        let e = parse("[store]\nbackend = \"redis\"\nurl = \"rediss://10.0.0.5:6380/0\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("store.url") && e.contains("not built into this host"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn the_redis_url_may_come_from_the_environment_and_never_shows_its_password() {
         std::env::set_var("PYRUS_CFG_REDIS_URL", "redis://:hunter2@10.0.0.5:6379/1");
         let c = parse("[store]\nbackend = \"redis\"\nurl = { env = \"PYRUS_CFG_REDIS_URL\" }\n")

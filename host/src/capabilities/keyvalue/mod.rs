@@ -255,10 +255,18 @@ impl Capability for KeyValue {
                         String::from_utf8_lossy(secret.expose()).into_owned()
                     }
                 };
-                if !url.starts_with("redis://") && !url.starts_with("rediss://") {
+                if url.starts_with("rediss://") {
+                    // Refused here rather than failing at start with the client's message.
                     return Err(GrantError::new(
                         section.key("url"),
-                        "must start with redis:// or rediss://",
+                        "rediss:// (TLS to Redis) is not built into this host: use redis:// \
+                         on a private network, or a TLS tunnel to Redis",
+                    ));
+                }
+                if !url.starts_with("redis://") {
+                    return Err(GrantError::new(
+                        section.key("url"),
+                        "must start with redis://",
                     ));
                 }
                 StoreBackend::Redis { url }

@@ -83,6 +83,11 @@ impl CompileCache {
         if let Some(path) = self.path(hash) {
             if let Err(e) = store(&path, &component) {
                 tracing::warn!(path = %path.display(), "cannot write the compile cache: {e:#}");
+            } else if let Some(mapped) = self.cached(engine, hash) {
+                // The same code mapped from the file it was just written to: its pages can
+                // then be given back while the plugin is idle (see release_resident_code),
+                // where the compiled copy's would stay resident.
+                return Ok(mapped);
             }
         }
         Ok(component)
@@ -115,4 +120,54 @@ pub fn default_dir() -> Option<PathBuf> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
         .map(|d| d.join("pyrus-host"))
+}
+
+/// Gives back the resident pages of a component's compiled code loaded from the cache, so
+/// that an idle plugin costs the process no memory for its code: the pages stay in the
+/// kernel's page cache (reclaimable) and are mapped again, by minor faults, on the plugin's
+/// first call. Loading touches the whole image (about 0.6 MiB for hello-bot), so without this
+/// 1,000 idle plugins kept ~600 MiB resident.
+///
+/// Only for an image that is still exactly the file's contents: wasmtime maps a cache file
+/// privately and, with no relocations in its code, never writes to it; a page it had
+/// written would be anonymous, and dropping it would lose the write. So every resident
+/// page is checked in `/proc/self/pagemap` to be a file page first, else nothing is done.
+pub fn release_resident_code(component: &Component) {
+    let range = component.image_range();
+    let page = 4096usize;
+    let start = (range.start as usize).div_ceil(page) * page;
+    let end = (range.end as usize) / page * page;
+    if end <= start || !all_file_pages(start, end, page) {
+        return;
+    }
+    // SAFETY: the range is within the component's image, a private file mapping whose
+    // resident pages are all unmodified file pages (checked above): after MADV_DONTNEED the
+    // next access reads the same bytes back from the file. The component stays alive.
+    unsafe {
+        libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
+    }
+}
+
+/// Whether every resident page in `start..end` maps a file page (pagemap bit 61), not an
+/// anonymous copy. False when pagemap cannot be read.
+fn all_file_pages(start: usize, end: usize, page: usize) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut pagemap) = std::fs::File::open("/proc/self/pagemap") else {
+        return false;
+    };
+    let pages = (end - start) / page;
+    let mut entries = vec![0u8; pages * 8];
+    if pagemap
+        .seek(SeekFrom::Start((start / page * 8) as u64))
+        .and_then(|_| pagemap.read_exact(&mut entries))
+        .is_err()
+    {
+        return false;
+    }
+    entries.chunks_exact(8).all(|e| {
+        let entry = u64::from_le_bytes(e.try_into().unwrap());
+        let present = entry & (1 << 63) != 0;
+        let file_or_shared = entry & (1 << 61) != 0;
+        !present || file_or_shared
+    })
 }

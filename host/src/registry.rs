@@ -360,6 +360,8 @@ fn link(
         entry.inbound,
         old.map(|o| &o.plugin),
     )?;
+    // Linked: the code need not stay resident until the plugin is called.
+    crate::cache::release_resident_code(&component);
     let (loaded_at, load_count) = match old {
         Some(old) if old.hash == hash => (old.loaded_at, old.load_count),
         Some(old) => (SystemTime::now(), old.load_count + 1),

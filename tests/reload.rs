@@ -455,8 +455,13 @@ fn a_config_map_update_by_symlink_swap_reloads() {
     wait_until("the added bot answers", WAIT, || {
         host.post_signed("/bots/added", SECRET, &body()).status == 200
     });
-    // And again: the watch follows the new version's folder.
-    support::swap_configmap(host.dir(), "v3", &original);
+    // A bad update keeps the last good config; the next, fixed one still reloads.
+    support::swap_configmap(host.dir(), "v3", "[bots.live\nnot toml");
+    wait_until("the bad update is reported", WAIT, || {
+        host.health().json()["reload"]["last_error"].is_string()
+    });
+    assert_eq!(version(&host), Ok("hello"));
+    support::swap_configmap(host.dir(), "v4", &original);
     wait_until("the added bot is gone", WAIT, || {
         host.post_signed("/bots/added", SECRET, &body()).status == 404
     });

@@ -134,7 +134,11 @@ pub fn default_dir() -> Option<PathBuf> {
 /// page is checked in `/proc/self/pagemap` to be a file page first, else nothing is done.
 pub fn release_resident_code(component: &Component) {
     let range = component.image_range();
-    let page = 4096usize;
+    // SAFETY: sysconf has no preconditions.
+    let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+        size if size > 0 => size as usize,
+        _ => return,
+    };
     let start = (range.start as usize).div_ceil(page) * page;
     let end = (range.end as usize) / page * page;
     if end <= start || !all_file_pages(start, end, page) {
@@ -148,11 +152,12 @@ pub fn release_resident_code(component: &Component) {
     }
 }
 
-/// Whether every resident page in `start..end` maps a file page (pagemap bit 61), not an
-/// anonymous copy. False when pagemap cannot be read.
+/// Whether every page in `start..end` is either a resident file page (pagemap bit 61) or
+/// not touched at all, never an anonymous copy. False when pagemap cannot be read.
 fn all_file_pages(start: usize, end: usize, page: usize) -> bool {
     use std::io::{Read, Seek, SeekFrom};
     let Ok(mut pagemap) = std::fs::File::open("/proc/self/pagemap") else {
+        tracing::debug!("cannot read /proc/self/pagemap: compiled code stays resident");
         return false;
     };
     let pages = (end - start) / page;
@@ -167,7 +172,10 @@ fn all_file_pages(start: usize, end: usize, page: usize) -> bool {
     entries.chunks_exact(8).all(|e| {
         let entry = u64::from_le_bytes(e.try_into().unwrap());
         let present = entry & (1 << 63) != 0;
+        let swapped = entry & (1 << 62) != 0;
         let file_or_shared = entry & (1 << 61) != 0;
-        !present || file_or_shared
+        // Resident from the file, or never touched; a swapped-out page of a private file
+        // mapping is a modified copy, so it fails the check.
+        (present && file_or_shared) || (!present && !swapped)
     })
 }

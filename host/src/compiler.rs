@@ -54,6 +54,8 @@ struct Inner {
     work: Condvar,
     /// Jobs queued or running now.
     pending: AtomicUsize,
+    /// Asks the trim thread to give freed memory back (see [`release_compiler_memory`]).
+    trim: std::sync::mpsc::SyncSender<()>,
 }
 
 #[derive(Default)]
@@ -67,12 +69,24 @@ struct Queue {
 impl Compiler {
     /// Starts `threads` compile threads (at least one); they live as long as the process.
     pub fn start(engine: Engine, cache: CompileCache, threads: usize) -> Compiler {
+        // The trim runs at the caller's priority, not the compile threads' lower one: it
+        // holds the allocator's arena locks, which calls' threads may wait for.
+        let (trim, requests) = std::sync::mpsc::sync_channel(1);
+        std::thread::Builder::new()
+            .name("compile-trim".into())
+            .spawn(move || {
+                for () in requests {
+                    release_compiler_memory();
+                }
+            })
+            .expect("start the compile trim thread");
         let inner = Arc::new(Inner {
             engine,
             cache,
             queue: Mutex::new(Queue::default()),
             work: Condvar::new(),
             pending: AtomicUsize::new(0),
+            trim,
         });
         for i in 0..threads.max(1) {
             let inner = inner.clone();
@@ -154,7 +168,7 @@ fn worker(inner: Arc<Inner>) {
         let left = inner.pending.fetch_sub(1, Ordering::Relaxed) - 1;
         job.done.send_replace(true);
         if left == 0 {
-            release_compiler_memory();
+            let _ = inner.trim.try_send(());
         }
     }
 }

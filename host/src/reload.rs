@@ -116,6 +116,11 @@ impl Reloader {
     /// Ok((problems that did not stop the reload, a summary)) or Err(why nothing was
     /// reloaded).
     fn try_reload(&self) -> Result<(Vec<String>, String), String> {
+        // Follow the config's symlinks now, whatever this reload's outcome: after a bad
+        // ConfigMap update the next (fixed) one is in a folder only the new target shows.
+        if let Ok(target) = std::fs::canonicalize(&self.config_path) {
+            self.watched_files.lock().unwrap().insert(target);
+        }
         let config = Config::load(&self.config_path).map_err(|e| e.to_string())?;
         let mut notes = Vec::new();
         if config.engine_settings() != self.engine {

@@ -41,6 +41,9 @@ struct HttpGrantInner {
 }
 
 /// One call's outbound HTTP: wasmtime-wasi-http's context and our hooks.
+/// wasmtime-wasi-http's largest `check-write` on an outgoing body (its default chunk size).
+const OUTGOING_BODY_CHUNK_BYTES: usize = 1 << 20;
+
 pub struct HttpState {
     ctx: WasiHttpCtx,
     hooks: OutboundHooks,
@@ -122,6 +125,15 @@ impl Capability for OutboundHttp {
                 grant: grant.clone(),
                 requests: 0,
             },
+        }
+    }
+
+    /// A request body may be written in chunks as large as `check-write` allows
+    /// (wasmtime-wasi-http's default: 1 MiB), with its headers beside.
+    fn max_transfer(state: &HttpState) -> usize {
+        match state.hooks.grant.0.allowed.is_empty() {
+            true => 0,
+            false => OUTGOING_BODY_CHUNK_BYTES + (64 << 10),
         }
     }
 

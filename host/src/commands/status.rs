@@ -39,6 +39,9 @@ pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
             args.config.display()
         );
     };
+    if config.server.tls.is_some() && args.url.is_some() {
+        eprintln!("warning: the host serves HTTPS, but --url is plain HTTP: the admin token goes unencrypted");
+    }
     if config.server.tls.is_some() && args.url.is_none() {
         bail!("the host serves HTTPS; `status` reads plain HTTP hosts only (use curl with the admin token on /admin/api/plugins)");
     }

@@ -32,7 +32,9 @@ impl Limits {
     /// host call. wasmtime refuses a larger transfer before it copies anything, so this
     /// bounds what the host holds for a call besides the plugin's own memory.
     pub fn transfer_bytes(&self, capabilities_need: usize) -> usize {
-        self.max_reply_bytes.max(capabilities_need) + TRANSFER_SLACK_BYTES
+        // Twice: a guest that keeps strings in UTF-16 hands over two bytes a character,
+        // and its reply is measured in UTF-8 afterwards (`max_reply_kb` is that size).
+        2 * self.max_reply_bytes.max(capabilities_need) + TRANSFER_SLACK_BYTES
     }
 }
 

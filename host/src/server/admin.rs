@@ -223,9 +223,7 @@ fn render(state: &AppState) -> String {
     let degraded = !registry.errors().is_empty() || reload.last_error.is_some();
     let _ = write!(
         html,
-        r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-{head}
+        r#"{head}
 <title>pyrus-host admin</title>
 </head><body><main>
 <h1>pyrus-host <small>{version}</small></h1>
@@ -241,7 +239,7 @@ fn render(state: &AppState) -> String {
         started = date(state.started_at),
         in_use = state.runtime.instances_in_use(),
     );
-    let views = super::overview::all(state);
+    let views = super::overview::of_registry(state, &registry);
     for (plugin, view) in registry.all().zip(&views) {
         let load_error = registry.error(&plugin.key());
         let recent = state.stats.recent(plugin.kind, plugin.name.as_str());

@@ -173,7 +173,12 @@ impl PluginView {
 
 /// Every loaded plugin, with CPU shares relative to each other.
 pub fn all(state: &AppState) -> Vec<PluginView> {
-    let registry = state.registry.load();
+    of_registry(state, &state.registry.load())
+}
+
+/// Every plugin of `registry` (a snapshot the caller also reads: its rows then match these
+/// views one for one), with CPU shares relative to each other.
+pub fn of_registry(state: &AppState, registry: &crate::registry::Registry) -> Vec<PluginView> {
     let mut views: Vec<PluginView> = registry
         .all()
         .map(|loaded| PluginView::of(state, loaded))

@@ -282,7 +282,7 @@ impl CallStats {
     /// included), oldest first, and its kept failures, newest first.
     pub fn series(&self, kind: Kind, name: &str) -> Series {
         let now = minutes_since_epoch(SystemTime::now());
-        let first_minute = now + 1 - SERIES_MINUTES as u64;
+        let first_minute = (now + 1).saturating_sub(SERIES_MINUTES as u64);
         let mut minutes: Vec<Minute> = (first_minute..=now)
             .map(|minute| Minute {
                 minute,

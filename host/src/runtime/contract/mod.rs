@@ -46,13 +46,13 @@ pub struct CallInfo {
 /// ([`PluginError::bounded`]): a 100 MiB message costs the host 2 KiB.
 //
 // Results are copied out of the plugin's memory as they are lifted: the guest's
-// post-return frees them before a lazy `WasmStr` could be read. A character more than is
-// kept, so that a longer text shows as cut.
+// post-return frees them before a lazy `WasmStr` could be read. A longer text comes with a
+// cut mark.
 #[derive(ComponentType, Lift)]
 #[component(record)]
 struct WitError {
-    code: Prefix<{ MAX_ERROR_CODE_BYTES + 4 }>,
-    message: Prefix<{ MAX_ERROR_MESSAGE_BYTES + 4 }>,
+    code: Prefix<MAX_ERROR_CODE_BYTES>,
+    message: Prefix<MAX_ERROR_MESSAGE_BYTES>,
     status: Option<u16>,
 }
 

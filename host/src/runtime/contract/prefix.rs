@@ -38,8 +38,13 @@ impl<const N: usize> Prefix<N> {
         let bytes = units
             .checked_mul(unit)
             .ok_or_else(|| wasmtime::format_err!("string length overflows"))?;
-        if !ptr.is_multiple_of(unit) {
-            wasmtime::bail!("string pointer not aligned to {unit}");
+        // latin1+utf16 strings are 2-aligned whichever form they take, as wasmtime checks.
+        let align = match encoding {
+            StringEncoding::Utf8 => 1,
+            _ => 2,
+        };
+        if !ptr.is_multiple_of(align) {
+            wasmtime::bail!("string pointer not aligned to {align}");
         }
         // Out of bounds traps exactly as a whole lift would; only the copy is bounded.
         let memory = cx.memory();
@@ -62,6 +67,11 @@ impl<const N: usize> Prefix<N> {
             .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
             .collect(),
         };
+        let mut text = text;
+        if shown < bytes {
+            // Cut here: say so, whatever the encoding made of the byte count.
+            text.push('…');
+        }
         Ok(Prefix {
             text,
             guest_len: bytes,

@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::capabilities::{self, Entry, GrantError, Grants, Section};
+use crate::delivery::{DedupPolicy, MAX_WINDOW_S};
 use crate::names::{Kind, PluginName};
 use crate::runtime::engine::{EngineSettings, MAX_INSTANCES};
 use crate::runtime::limits::{Limits, MAX_MEMORY_MB};
@@ -110,6 +111,8 @@ pub struct PluginConfig {
     pub grants: Arc<Grants>,
     /// Extensions only: whether `/extensions/NAME/inbound/...` reaches the plugin.
     pub inbound: bool,
+    /// Bots only: how retries of a call are recognised and answered (`dedup_window_s`).
+    pub dedup: DedupPolicy,
 }
 
 /// A config problem: which file, which key, what is wrong.
@@ -145,6 +148,8 @@ struct RawConfig {
 struct RawDefaults {
     #[serde(flatten)]
     limits: RawLimits,
+    #[serde(flatten)]
+    delivery: RawDelivery,
     #[serde(flatten)]
     capabilities: toml::Table,
 }
@@ -233,6 +238,12 @@ struct RawLimits {
     fuel: Option<u64>,
 }
 
+/// How a bot's calls are delivered (`crate::delivery`).
+#[derive(Debug, Default, Deserialize)]
+struct RawDelivery {
+    dedup_window_s: Option<u64>,
+}
+
 #[derive(Debug, Deserialize)]
 struct RawPlugin {
     plugin: PathBuf,
@@ -244,6 +255,8 @@ struct RawPlugin {
     inbound: bool,
     #[serde(flatten)]
     limits: RawLimits,
+    #[serde(flatten)]
+    delivery: RawDelivery,
     /// The capabilities' keys (`variables`, `key_value_stores`, ...); what none of them
     /// reads is an unknown key.
     #[serde(flatten)]
@@ -321,6 +334,12 @@ impl Config {
             ));
         }
         let defaults = limits(&raw.defaults.limits, &Limits::default(), "defaults", &err)?;
+        let default_dedup = dedup(
+            &raw.defaults.delivery,
+            DedupPolicy::default(),
+            "defaults",
+            &err,
+        )?;
         if let Some(key) = raw
             .defaults
             .capabilities
@@ -357,6 +376,13 @@ impl Config {
                     Err(e) => return Err(e),
                 };
                 let limits = limits(&entry.limits, &defaults, &key, &err)?;
+                if entry.delivery.dedup_window_s.is_some() && kind == Kind::Extension {
+                    return Err(err(
+                        &format!("{key}.dedup_window_s"),
+                        "is for bots: extension webhooks are answered as they come".into(),
+                    ));
+                }
+                let dedup = dedup(&entry.delivery, default_dedup, &key, &err)?;
                 if entry.inbound && kind == Kind::Bot {
                     return Err(err(
                         &format!("{key}.inbound"),
@@ -389,6 +415,7 @@ impl Config {
                         limits,
                         grants: Arc::new(grants),
                         inbound: entry.inbound,
+                        dedup,
                     },
                 );
             }
@@ -638,6 +665,24 @@ fn limits(
     Ok(limits)
 }
 
+fn dedup(
+    raw: &RawDelivery,
+    inherit: DedupPolicy,
+    key: &str,
+    err: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<DedupPolicy, ConfigError> {
+    match raw.dedup_window_s {
+        None => Ok(inherit),
+        Some(s) if s <= MAX_WINDOW_S => Ok(DedupPolicy {
+            window: Duration::from_secs(s),
+        }),
+        Some(s) => Err(err(
+            &format!("{key}.dedup_window_s"),
+            format!("{s} is out of range 0..={MAX_WINDOW_S} (0 turns de-duplication off)"),
+        )),
+    }
+}
+
 fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
@@ -684,6 +729,7 @@ mod tests {
 
     #[test]
     fn errors_name_the_key() {
+        std::env::set_var("PYRUS_CFG_TEST_SECRET", "s3cret");
         let cases = [
             ("[bots.a]\nplugin = \"a.wasm\"\n", "bots.a.secret"),
             (
@@ -697,6 +743,14 @@ mod tests {
                 "defaults.max_concurrency",
             ),
             ("[defaults]\nfuel = 0\n", "defaults.fuel"),
+            (
+                "[defaults]\ndedup_window_s = 86401\n",
+                "defaults.dedup_window_s",
+            ),
+            (
+                "[extensions.a]\nplugin = \"a.wasm\"\nsecret = { env = \"PYRUS_CFG_TEST_SECRET\" }\ndedup_window_s = 5\n",
+                "extensions.a.dedup_window_s",
+            ),
             (
                 "[runtime]\nmax_wasm_stack_kb = 8\n",
                 "runtime.max_wasm_stack_kb",

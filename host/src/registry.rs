@@ -32,6 +32,8 @@ pub struct Loaded {
     pub plugin: Plugin,
     pub secret: Arc<Secret>,
     pub settings: Option<String>,
+    /// Bots: how retries of a call are recognised (`dedup_window_s`).
+    pub dedup: crate::delivery::DedupPolicy,
     /// SHA-1 of the wasm bytes this version was built from.
     pub hash: String,
     /// When this version (these bytes) was first loaded.
@@ -372,6 +374,7 @@ fn link(
         plugin,
         secret: entry.secret.clone(),
         settings: entry.settings.clone(),
+        dedup: entry.dedup,
         hash,
         loaded_at,
         load_count,

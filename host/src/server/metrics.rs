@@ -53,6 +53,10 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
     );
     metrics::describe_counter!("pyrus_reloads_total", "Reloads of the config and plugins");
     metrics::describe_counter!(
+        "pyrus_duplicates_answered_total",
+        "Deliveries of a bot call answered from an earlier delivery of the same call, without running the plugin"
+    );
+    metrics::describe_counter!(
         "pyrus_reload_failures_total",
         "Reloads that failed or could not apply everything"
     );
@@ -79,6 +83,13 @@ pub fn record_failure(kind: Kind, name: &str, outcome: &'static str) {
         "outcome" => outcome
     )
     .increment(1);
+}
+
+/// Counts a delivery answered without running the plugin, because an earlier delivery
+/// of the same call ran it (`mode`: `sync`).
+pub fn record_duplicate(bot: &str, mode: &'static str) {
+    metrics::counter!("pyrus_duplicates_answered_total", "bot" => bot.to_string(), "mode" => mode)
+        .increment(1);
 }
 
 /// Records a connection the host closed, and why.

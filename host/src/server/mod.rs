@@ -46,6 +46,8 @@ pub struct AppState {
     pub started_at: SystemTime,
     /// Whether the host serves TLS (cookies are then `Secure`).
     pub tls: bool,
+    /// Retry de-duplication of bot calls, in the `[store]` backend or in memory.
+    pub deliveries: Arc<crate::delivery::Deliveries>,
 }
 
 impl AppState {
@@ -61,7 +63,14 @@ impl AppState {
             metrics: None,
             started_at: SystemTime::now(),
             tls: false,
+            deliveries: Arc::new(crate::delivery::Deliveries::in_memory()),
         }
+    }
+
+    /// Keeps retry de-duplication records in `deliveries` (the `[store]` backend).
+    pub fn with_deliveries(mut self, deliveries: crate::delivery::Deliveries) -> Self {
+        self.deliveries = Arc::new(deliveries);
+        self
     }
 
     /// Serves `/metrics` from this recorder.

@@ -21,7 +21,8 @@ use tracing::Instrument;
 
 use super::error::ApiError;
 use super::webhook::{self, Failure};
-use super::{body, compiling, AppState};
+use super::{body, compiling, metrics, AppState};
+use crate::delivery::{Answered, DeliveryKey};
 use crate::names::Kind;
 use crate::retry::{self, Attempt};
 use crate::runtime::{Method, Reply, Request};
@@ -139,6 +140,13 @@ impl Call<'_> {
         let unsigned_ok = method == Some(Method::Pulse);
         webhook::verify(self.headers, &plugin.secret, &bytes, unsigned_ok)?;
         let text = webhook::utf8(bytes)?;
+        // Bots' retries are recognised by the call they repeat (`crate::delivery`).
+        let dedup = match method {
+            None if plugin.dedup.enabled() => {
+                Some((DeliveryKey::of_bot_call(&plugin.name, &text), plugin.dedup))
+            }
+            _ => None,
+        };
         let request = match method {
             None => {
                 if let Some(task_id) = peek_task_id(&text)? {
@@ -156,17 +164,44 @@ impl Call<'_> {
         let called = plugin
             .plugin
             .call(&self.state.runtime, admission, info, request);
-        match called.await {
-            Ok(Reply::Json(json)) => Ok(webhook::reply(json)),
-            Ok(Reply::Inbound(_)) => Err(webhook::call_failure(
-                &what(),
-                crate::runtime::CallError::InvalidReply("an inbound response to a webhook".into()),
-                StatusCode::INTERNAL_SERVER_ERROR,
-            )),
-            Err(e) => Err(webhook::call_failure(
-                &what(),
-                e,
-                plugin_error_status(self.kind),
+        let run = async {
+            match called.await {
+                Ok(Reply::Json(json)) => Ok(json),
+                Ok(Reply::Inbound(_)) => Err(webhook::call_failure(
+                    &what(),
+                    crate::runtime::CallError::InvalidReply(
+                        "an inbound response to a webhook".into(),
+                    ),
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                )),
+                Err(e) => Err(webhook::call_failure(
+                    &what(),
+                    e,
+                    plugin_error_status(self.kind),
+                )),
+            }
+        };
+        let Some((key, policy)) = dedup else {
+            return run.await.map(webhook::reply);
+        };
+        let timeout = plugin.plugin.sandbox.limits.timeout;
+        match self.state.deliveries.once(key, policy, timeout, run).await {
+            Ok(Answered::Ran(answer)) => answer.map(webhook::reply),
+            Ok(Answered::Duplicate(answer)) => {
+                tracing::info!(
+                    dedup = "replayed",
+                    "answered with an earlier delivery's answer"
+                );
+                metrics::record_duplicate(self.name, "sync");
+                Ok(webhook::reply(answer))
+            }
+            Err(e) => Err(Failure::new(
+                "duplicate_in_progress",
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "delivery_in_progress",
+                    e.to_string(),
+                ),
             )),
         }
     }

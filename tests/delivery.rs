@@ -235,3 +235,285 @@ fn two_hosts_sharing_redis_run_a_call_delivered_to_both_once() {
         1.0
     );
 }
+
+// ---- async mode: a mock Pyrus API on loopback ----
+
+use support::mock::MockServer;
+
+/// A call on task `task` whose last comment is 9, naming the mock as its API.
+fn async_delivery(api: &MockServer, task: u64, token: &str) -> Vec<u8> {
+    format!(
+        r#"{{"event":"comment","access_token":"{token}","task_id":{task},"user_id":7,
+            "task":{{"id":{task},"text":"async","author":{{"id":1,"first_name":"Bob","email":"bob@example.com"}},
+                     "comments":[{{"id":9,"text":"hi"}}]}},
+            "api_url":"{}"}}"#,
+        api.url("/v4/")
+    )
+    .into_bytes()
+}
+
+/// The requests the mock API got on task `task`'s comments.
+fn comments(api: &MockServer, task: u64) -> Vec<support::mock::Recorded> {
+    let path = format!("/v4/tasks/{task}/comments");
+    api.requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path == path)
+        .collect()
+}
+
+fn queue(host: &Host) -> serde_json::Value {
+    host.health().json()["queue"].clone()
+}
+
+fn async_config(api: &MockServer, dir: &str, extra: &str) -> String {
+    format!(
+        r#"
+        [server]
+        listen = "127.0.0.1:0"
+        [store]
+        path = "{dir}/state.redb"
+        [defaults]
+        pyrus_api_bases = ["{api}"]
+        [bots.slow]
+        plugin = "{{plugins}}/misbehaving.wasm"
+        secret = {{ env = "DELIVERY_SECRET" }}
+        settings = "slow-count"
+        key_value_stores = ["default"]
+        mode = "async"
+        [bots.hello]
+        plugin = "{{plugins}}/hello_bot.wasm"
+        secret = {{ env = "DELIVERY_SECRET" }}
+        mode = "async"
+        post_attempts = 3
+        post_backoff_ms = 100
+        {extra}
+        "#,
+        api = api.url("/v4/")
+    )
+}
+
+/// Async mode: Pyrus gets an empty 200 before the plugin is done; the reply arrives at the
+/// API as a comment on the task, with the call's token; a retry is acknowledged and not
+/// queued again; a call naming an API the config does not allow is refused.
+#[test]
+fn async_calls_are_acknowledged_at_once_and_posted_once_as_comments() {
+    let api = MockServer::start();
+    api.answer("/v4/tasks/42/comments", 200, &[], r#"{"task":{"id":42}}"#);
+    let dir = tempfile::tempdir().unwrap();
+    let host = Host::builder(&async_config(&api, &dir.path().display().to_string(), ""))
+        .env("DELIVERY_SECRET", SECRET)
+        .start();
+
+    let body = async_delivery(&api, 42, "token-one");
+    let sig = sign(SECRET, &body);
+    let r = host.post("/bots/slow", &body, &[("X-Pyrus-Sig", &sig)]);
+    assert_eq!((r.status, r.body.as_str()), (200, ""));
+    // The plugin takes 1.5 s: the answer came before its comment could exist.
+    assert!(comments(&api, 42).is_empty());
+
+    support::wait_until("the comment is posted", Duration::from_secs(30), || {
+        comments(&api, 42).len() == 1
+    });
+    let posted = &comments(&api, 42)[0];
+    assert_eq!(
+        posted.headers.get("authorization").map(String::as_str),
+        Some("Bearer token-one")
+    );
+    let comment: serde_json::Value = serde_json::from_str(&posted.body).unwrap();
+    assert_eq!(comment["text"], "run 1 attempt 1");
+
+    // A retry of the same call (a fresh token) is acknowledged, not queued again.
+    let retry = async_delivery(&api, 42, "token-two");
+    let r = host.post(
+        "/bots/slow",
+        &retry,
+        &[
+            ("X-Pyrus-Sig", &sign(SECRET, &retry)),
+            ("X-Pyrus-Retry", "2/3"),
+        ],
+    );
+    assert_eq!((r.status, r.body.as_str()), (200, ""));
+    support::wait_until("the queue is empty", Duration::from_secs(30), || {
+        queue(&host)["depth"] == 0
+    });
+    assert_eq!(
+        metric(
+            &host,
+            "pyrus_duplicates_answered_total{bot=\"slow\",mode=\"async\"}"
+        ),
+        1.0
+    );
+    std::thread::sleep(Duration::from_millis(2000));
+    assert_eq!(comments(&api, 42).len(), 1);
+
+    // An api_url the config does not allow: refused, with a clear error, never queued.
+    let elsewhere = String::from_utf8(async_delivery(&api, 43, "t"))
+        .unwrap()
+        .replace(&api.url("/v4/"), "https://evil.example.com/v4/");
+    let r = host.post(
+        "/bots/slow",
+        elsewhere.as_bytes(),
+        &[("X-Pyrus-Sig", &sign(SECRET, elsewhere.as_bytes()))],
+    );
+    assert_eq!(r.status, 400);
+    assert_eq!(r.error_code(), "api_url_not_allowed");
+    let log = host.log();
+    assert!(
+        !log.contains("token-one") && !log.contains("token-two"),
+        "{log}"
+    );
+}
+
+/// The API down then up: the post is retried with backoff until it goes through. A 429's
+/// Retry-After is waited for. A post that keeps failing parks the job after
+/// `post_attempts`, visible in /healthz, /metrics and the admin page, and an operator's
+/// replay (a POST with the admin token) posts it.
+#[test]
+fn failed_posts_are_retried_honour_retry_after_and_park_then_replay() {
+    let api = MockServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let host = Host::builder(&async_config(&api, &dir.path().display().to_string(), ""))
+        .env("DELIVERY_SECRET", SECRET)
+        .start();
+    let send = |task: u64| {
+        let body = async_delivery(&api, task, "token-x");
+        let r = host.post(
+            "/bots/hello",
+            &body,
+            &[("X-Pyrus-Sig", &sign(SECRET, &body))],
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+    };
+
+    // Down, then up.
+    api.answer("/v4/tasks/1/comments", 503, &[], "{}");
+    send(1);
+    support::wait_until("two failed posts", Duration::from_secs(30), || {
+        comments(&api, 1).len() >= 2
+    });
+    api.answer("/v4/tasks/1/comments", 200, &[], "{}");
+    support::wait_until("the job is done", Duration::from_secs(30), || {
+        queue(&host)["depth"] == 0
+    });
+    let tries = comments(&api, 1).len();
+    assert!(tries >= 3, "{tries}");
+    let last = &comments(&api, 1)[tries - 1].body;
+    assert!(last.contains("Hello, bob@example.com."), "{last}");
+
+    // 429 with Retry-After: 2 (the backoff alone would retry after 100 ms).
+    api.answer(
+        "/v4/tasks/2/comments",
+        429,
+        &[("Retry-After", "2")],
+        r#"{"error":"slow down","error_code":"too_many_requests"}"#,
+    );
+    send(2);
+    support::wait_until("the first post", Duration::from_secs(30), || {
+        comments(&api, 2).len() == 1
+    });
+    let first = std::time::Instant::now();
+    api.answer("/v4/tasks/2/comments", 200, &[], "{}");
+    support::wait_until("the second post", Duration::from_secs(30), || {
+        comments(&api, 2).len() == 2
+    });
+    assert!(
+        first.elapsed() >= Duration::from_millis(1800),
+        "{:?}",
+        first.elapsed()
+    );
+
+    // Failing for good: parked after 3 attempts.
+    api.answer("/v4/tasks/3/comments", 500, &[], "{}");
+    send(3);
+    support::wait_until("the job is parked", Duration::from_secs(30), || {
+        queue(&host)["parked"] == 1
+    });
+    assert_eq!(comments(&api, 3).len(), 3);
+    assert_eq!(metric(&host, "pyrus_queue_parked"), 1.0);
+    let bearer = format!("Bearer {}", support::TEST_ADMIN_TOKEN);
+    let page = host.get_with("/admin", &[("Authorization", &bearer)]).body;
+    assert!(
+        page.contains("1 parked") && page.contains("/replay"),
+        "{page}"
+    );
+    assert!(!page.contains("token-x"), "{page}");
+    // A replay needs the token, and a POST.
+    assert_eq!(host.post("/admin/jobs/3/replay", b"", &[]).status, 401);
+    assert_eq!(host.get("/admin/jobs/3/replay").status, 405);
+    api.answer("/v4/tasks/3/comments", 200, &[], "{}");
+    let id = page
+        .split("/admin/jobs/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap()
+        .to_string();
+    let r = host.post(
+        &format!("/admin/jobs/{id}/replay"),
+        b"",
+        &[("Authorization", &bearer)],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body, format!("job {id} replayed\n"));
+    support::wait_until(
+        "the replayed job is posted",
+        Duration::from_secs(30),
+        || queue(&host)["parked"] == 0 && queue(&host)["depth"] == 0,
+    );
+    assert_eq!(comments(&api, 3).len(), 4);
+    assert!(metric(&host, "pyrus_jobs_total{outcome=\"posted\"}") >= 3.0);
+}
+
+/// `kill -9` of the host with jobs queued and one running: after a restart every accepted
+/// call is posted exactly once, and a retry of one of them is not queued again.
+#[test]
+fn after_kill_9_every_accepted_call_is_posted_exactly_once() {
+    let api = MockServer::start();
+    for task in 1..=8 {
+        api.answer(&format!("/v4/tasks/{task}/comments"), 200, &[], "{}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path().display().to_string();
+    let config = async_config(&api, &dir, "");
+    let mut host = Host::builder(&config)
+        .env("DELIVERY_SECRET", SECRET)
+        .start();
+    for task in 1..=8 {
+        let body = async_delivery(&api, task, "token-k");
+        let r = host.post(
+            "/bots/slow",
+            &body,
+            &[("X-Pyrus-Sig", &sign(SECRET, &body))],
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    // The plugin takes 1.5 s a run: some run now, the rest wait in the queue.
+    support::wait_until("a job runs", Duration::from_secs(30), || {
+        metric(
+            &host,
+            "pyrus_plugin_instances_in_use{kind=\"bot\",plugin=\"slow\"}",
+        ) >= 1.0
+    });
+    host.kill_9();
+    let posted_before: usize = (1..=8).map(|t| comments(&api, t).len()).sum();
+    assert!(posted_before < 8, "every job finished before the kill");
+
+    let host = Host::builder(&config)
+        .env("DELIVERY_SECRET", SECRET)
+        .start();
+    support::wait_until("the queue is empty", Duration::from_secs(60), || {
+        queue(&host)["depth"] == 0
+    });
+    for task in 1..=8 {
+        assert_eq!(comments(&api, task).len(), 1, "task {task}");
+    }
+    // The de-duplication record was written with the job: a retry is not queued again.
+    let body = async_delivery(&api, 1, "token-later");
+    let r = host.post(
+        "/bots/slow",
+        &body,
+        &[("X-Pyrus-Sig", &sign(SECRET, &body))],
+    );
+    assert_eq!(r.status, 200);
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(comments(&api, 1).len(), 1);
+}

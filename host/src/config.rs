@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::capabilities::{self, Entry, GrantError, Grants, Section};
-use crate::delivery::{DedupPolicy, MAX_WINDOW_S};
+use crate::delivery::{AsyncPolicy, Credentials, DedupPolicy, Mode, MAX_WINDOW_S};
 use crate::names::{Kind, PluginName};
 use crate::runtime::engine::{EngineSettings, MAX_INSTANCES};
 use crate::runtime::limits::{Limits, MAX_MEMORY_MB};
@@ -113,6 +113,8 @@ pub struct PluginConfig {
     pub inbound: bool,
     /// Bots only: how retries of a call are recognised and answered (`dedup_window_s`).
     pub dedup: DedupPolicy,
+    /// Bots only: answered in the webhook, or queued and posted later (`mode`).
+    pub mode: Mode,
 }
 
 /// A config problem: which file, which key, what is wrong.
@@ -242,6 +244,13 @@ struct RawLimits {
 #[derive(Debug, Default, Deserialize)]
 struct RawDelivery {
     dedup_window_s: Option<u64>,
+    mode: Option<String>,
+    async_timeout_ms: Option<u64>,
+    pyrus_api_bases: Option<Vec<String>>,
+    pyrus_login: Option<String>,
+    pyrus_security_key: Option<toml::Value>,
+    post_attempts: Option<u32>,
+    post_backoff_ms: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -376,13 +385,16 @@ impl Config {
                     Err(e) => return Err(e),
                 };
                 let limits = limits(&entry.limits, &defaults, &key, &err)?;
-                if entry.delivery.dedup_window_s.is_some() && kind == Kind::Extension {
-                    return Err(err(
-                        &format!("{key}.dedup_window_s"),
-                        "is for bots: extension webhooks are answered as they come".into(),
-                    ));
+                if kind == Kind::Extension {
+                    if let Some(bot_key) = entry.delivery.bot_key() {
+                        return Err(err(
+                            &format!("{key}.{bot_key}"),
+                            "is for bots: extension webhooks are answered as they come".into(),
+                        ));
+                    }
                 }
                 let dedup = dedup(&entry.delivery, default_dedup, &key, &err)?;
+                let mode = mode(&entry.delivery, &raw.defaults.delivery, &key, &base, &err)?;
                 if entry.inbound && kind == Kind::Bot {
                     return Err(err(
                         &format!("{key}.inbound"),
@@ -416,6 +428,7 @@ impl Config {
                         grants: Arc::new(grants),
                         inbound: entry.inbound,
                         dedup,
+                        mode,
                     },
                 );
             }
@@ -681,6 +694,130 @@ fn dedup(
             format!("{s} is out of range 0..={MAX_WINDOW_S} (0 turns de-duplication off)"),
         )),
     }
+}
+
+impl RawDelivery {
+    /// The first key set that only bots take.
+    fn bot_key(&self) -> Option<&'static str> {
+        [
+            ("dedup_window_s", self.dedup_window_s.is_some()),
+            ("mode", self.mode.is_some()),
+            ("async_timeout_ms", self.async_timeout_ms.is_some()),
+            ("pyrus_api_bases", self.pyrus_api_bases.is_some()),
+            ("pyrus_login", self.pyrus_login.is_some()),
+            ("pyrus_security_key", self.pyrus_security_key.is_some()),
+            ("post_attempts", self.post_attempts.is_some()),
+            ("post_backoff_ms", self.post_backoff_ms.is_some()),
+        ]
+        .into_iter()
+        .find_map(|(key, set)| set.then_some(key))
+    }
+}
+
+/// The longest an async job's plugin run may take: 10 minutes.
+pub const MAX_ASYNC_TIMEOUT_MS: u64 = 600_000;
+
+/// A bot's `mode` and, for async bots, how its jobs run and post; `[defaults]` behind it.
+fn mode(
+    raw: &RawDelivery,
+    defaults: &RawDelivery,
+    key: &str,
+    base: &Path,
+    err: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<Mode, ConfigError> {
+    let mode = raw.mode.as_deref().or(defaults.mode.as_deref());
+    let asynchronous = match mode {
+        None | Some("sync") => false,
+        Some("async") => true,
+        Some(other) => {
+            return Err(err(
+                &format!("{key}.mode"),
+                format!("{other:?}: one of \"sync\" (default), \"async\""),
+            ))
+        }
+    };
+    let mut policy = AsyncPolicy::default();
+    if let Some(ms) = raw.async_timeout_ms.or(defaults.async_timeout_ms) {
+        if ms == 0 || ms > MAX_ASYNC_TIMEOUT_MS {
+            return Err(err(
+                &format!("{key}.async_timeout_ms"),
+                format!("{ms} is out of range 1..={MAX_ASYNC_TIMEOUT_MS}"),
+            ));
+        }
+        policy.timeout = Duration::from_millis(ms);
+    }
+    if let Some(bases) = raw
+        .pyrus_api_bases
+        .as_ref()
+        .or(defaults.pyrus_api_bases.as_ref())
+    {
+        let bad = bases.iter().find(|b| {
+            !(b.starts_with("https://") || b.starts_with("http://"))
+                || b.parse::<axum::http::Uri>().is_err()
+        });
+        if bases.is_empty() || bad.is_some() {
+            return Err(err(
+                &format!("{key}.pyrus_api_bases"),
+                "a list of API base URLs such as \"https://api.pyrus.com/v4/\"".into(),
+            ));
+        }
+        policy.api_bases = bases
+            .iter()
+            .map(|b| format!("{}/", b.trim_end_matches('/')))
+            .collect();
+    }
+    if let Some(n) = raw.post_attempts.or(defaults.post_attempts) {
+        if !(1..=100).contains(&n) {
+            return Err(err(
+                &format!("{key}.post_attempts"),
+                format!("{n} is out of range 1..=100"),
+            ));
+        }
+        policy.attempts = n;
+    }
+    if let Some(ms) = raw.post_backoff_ms.or(defaults.post_backoff_ms) {
+        if !(10..=600_000).contains(&ms) {
+            return Err(err(
+                &format!("{key}.post_backoff_ms"),
+                format!("{ms} is out of range 10..=600000"),
+            ));
+        }
+        policy.backoff = Duration::from_millis(ms);
+    }
+    policy.credentials = match (&raw.pyrus_login, &raw.pyrus_security_key) {
+        (None, None) => None,
+        (Some(login), Some(source)) => {
+            let source: SecretSource = source.clone().try_into().map_err(|_| {
+                err(
+                    &format!("{key}.pyrus_security_key"),
+                    format!("not a secret source. {SECRET_FORMS}"),
+                )
+            })?;
+            let security_key = source
+                .resolve(base)
+                .map_err(|e| err(&format!("{key}.pyrus_security_key"), e.to_string()))?;
+            Some(Credentials {
+                login: login.clone(),
+                security_key: Arc::new(security_key),
+            })
+        }
+        (Some(_), None) => {
+            return Err(err(
+                &format!("{key}.pyrus_security_key"),
+                "missing: pyrus_login needs it".into(),
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(err(
+                &format!("{key}.pyrus_login"),
+                "missing: pyrus_security_key needs it".into(),
+            ))
+        }
+    };
+    Ok(match asynchronous {
+        true => Mode::Async(Arc::new(policy)),
+        false => Mode::Sync,
+    })
 }
 
 fn line_of(text: &str, offset: usize) -> usize {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use pyrus_host::capabilities::keyvalue::StoreBackend;
 use pyrus_host::config::Config;
-use pyrus_host::delivery::Deliveries;
+use pyrus_host::delivery::{Deliveries, Mode};
 use pyrus_host::host::Host;
 use pyrus_host::reload::Reloader;
 use pyrus_host::server::{self, AppState};
@@ -56,9 +56,18 @@ pub fn serve(config_path: PathBuf) -> anyhow::Result<ExitCode> {
             config.capabilities.keyvalue.backend,
             StoreBackend::Redis { .. }
         );
+    let any_async = config
+        .bots
+        .values()
+        .any(|b| matches!(b.mode, Mode::Async(_)));
     let deliveries = rt
-        .block_on(Deliveries::open(&config.capabilities.keyvalue, store_open))
-        .context("cannot open the delivery records")?;
+        .block_on(async {
+            match any_async {
+                true => Deliveries::open_with_queue(&config.capabilities.keyvalue).await,
+                false => Deliveries::open(&config.capabilities.keyvalue, store_open).await,
+            }
+        })
+        .context("cannot open the delivery records and queue")?;
     tracing::info!(
         backend = deliveries.backend(),
         "retry de-duplication records"
@@ -79,6 +88,9 @@ pub fn serve(config_path: PathBuf) -> anyhow::Result<ExitCode> {
     ignore_file_size_signal();
     rt.block_on(async move {
         server::compiling::finish_in_background(&state, &state.registry.load());
+        if let Some(queue) = state.deliveries.queue.clone() {
+            tokio::spawn(pyrus_host::delivery::worker::run(state.clone(), queue));
+        }
         let listener = tokio::net::TcpListener::bind(config.server.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.server.listen))?;

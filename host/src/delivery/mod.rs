@@ -19,11 +19,16 @@
 //! the process's memory when the host opened no store. A store that fails never loses a
 //! call: the call then runs without de-duplication, and the log says so.
 
+pub mod job;
 pub mod key;
 pub mod memory;
+pub mod poster;
+pub mod queue;
 pub mod redb;
+pub mod redb_queue;
 pub mod redis;
 pub mod store;
+pub mod worker;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -95,11 +100,21 @@ pub enum Answered<E> {
 #[error("an earlier delivery of this call is still running")]
 pub struct StillRunning;
 
-/// The de-duplication of this process: the store, and the runs in flight here.
+/// The deliveries of this process: the de-duplication records and the runs in flight
+/// here, and for async bots the queue, its workers and the poster.
 pub struct Deliveries {
     store: Arc<dyn DedupStore>,
     /// Calls running on this host, by key: a duplicate waits until the sender is dropped.
     running: Mutex<HashMap<DeliveryKey, watch::Receiver<()>>>,
+    /// The queue of async calls, when some bot is async.
+    pub queue: Option<Arc<dyn queue::JobQueue>>,
+    pub poster: poster::Poster,
+    pub workers: Arc<worker::Workers>,
+}
+
+/// Async jobs that run at once: twice the cores, since a job mostly waits (for the API).
+fn worker_slots() -> usize {
+    crate::runtime::plugin_threads() * 2
 }
 
 impl Deliveries {
@@ -107,7 +122,52 @@ impl Deliveries {
         Deliveries {
             store,
             running: Mutex::default(),
+            queue: None,
+            poster: poster::Poster::default(),
+            workers: Arc::new(worker::Workers::new(worker_slots())),
         }
+    }
+
+    /// Like [`Deliveries::open`], with the queue async bots need.
+    pub async fn open_with_queue(config: &StoreConfig) -> Result<Deliveries, DedupError> {
+        match &config.backend {
+            StoreBackend::Redb { path } => {
+                let queue = redb_queue::RedbQueue::open(path).map_err(|e| DedupError(e.0))?;
+                let mut deliveries = Self::open(config, true).await?;
+                deliveries.queue = Some(Arc::new(queue));
+                Ok(deliveries)
+            }
+            StoreBackend::Redis { .. } => Err(DedupError(
+                "mode = \"async\" needs [store] backend = \"redb\" in this version (the Redis queue is not built yet)".into(),
+            )),
+        }
+    }
+
+    /// The queue's counts, when there is a queue (and it answers).
+    pub async fn queue_stats(&self) -> Option<job::QueueStats> {
+        let queue = self.queue.as_ref()?;
+        match tokio::time::timeout(STORE_TIMEOUT, queue.stats()).await {
+            Ok(Ok(stats)) => Some(stats),
+            _ => None,
+        }
+    }
+
+    /// Wakes the workers: a job was accepted or replayed.
+    pub fn wake_workers(&self) {
+        self.workers.wake.notify_one();
+    }
+
+    /// Accepts an async call: writes it durably, unless an earlier delivery of the same
+    /// call was accepted within the window.
+    pub async fn accept(&self, job: queue::NewJob) -> Result<queue::Enqueued, queue::QueueError> {
+        let Some(queue) = &self.queue else {
+            return Err(queue::QueueError("this host has no queue".into()));
+        };
+        let enqueued = queue.enqueue(job).await?;
+        if matches!(enqueued, queue::Enqueued::New(_)) {
+            self.wake_workers();
+        }
+        Ok(enqueued)
     }
 
     /// Records in this process's memory only.
@@ -267,4 +327,74 @@ impl Drop for Guard {
             });
         }
     }
+}
+
+/// How a bot's calls are answered (`mode`).
+#[derive(Debug, Clone, Default)]
+pub enum Mode {
+    /// The plugin runs inside the webhook and its reply is the answer (the default).
+    #[default]
+    Sync,
+    /// The call is queued durably and answered 200 at once; the reply is posted later.
+    Async(Arc<AsyncPolicy>),
+}
+
+/// Pyrus's public API: the only base a reply is posted to unless the config allows others.
+pub const PYRUS_API: &str = "https://api.pyrus.com/v4/";
+
+/// How an async bot's jobs run and post (`async_timeout_ms`, `pyrus_api_bases`,
+/// `pyrus_login` + `pyrus_security_key`, `post_attempts`, `post_backoff_ms`).
+#[derive(Debug, Clone)]
+pub struct AsyncPolicy {
+    /// The plugin's time limit when it runs from the queue.
+    pub timeout: Duration,
+    /// API bases a call's `api_url` may name (each ending in `/`).
+    pub api_bases: Vec<String>,
+    /// The bot's own credentials, for a token once the call's has expired.
+    pub credentials: Option<Credentials>,
+    /// Failed runs, or failed posts, after which a job is parked.
+    pub attempts: u32,
+    /// The first backoff after a failure; doubled each time, at most 5 minutes.
+    pub backoff: Duration,
+}
+
+impl Default for AsyncPolicy {
+    fn default() -> Self {
+        AsyncPolicy {
+            timeout: Duration::from_secs(60),
+            api_bases: vec![PYRUS_API.to_string()],
+            credentials: None,
+            attempts: 8,
+            backoff: Duration::from_secs(1),
+        }
+    }
+}
+
+impl AsyncPolicy {
+    /// The allowed base `api_url` names, or the first allowed base when the call has none.
+    pub fn base_for(&self, api_url: Option<&str>) -> Result<&str, ApiUrlRefused> {
+        match api_url {
+            None => Ok(self.api_bases.first().map_or(PYRUS_API, String::as_str)),
+            Some(url) => {
+                let url = url.trim();
+                self.api_bases
+                    .iter()
+                    .find(|b| b.trim_end_matches('/') == url.trim_end_matches('/'))
+                    .map(String::as_str)
+                    .ok_or_else(|| ApiUrlRefused(crate::text::sanitize(url, 200).to_string()))
+            }
+        }
+    }
+}
+
+/// A call named an API base the config does not allow.
+#[derive(Debug, thiserror::Error)]
+#[error("the call's api_url {0:?} is not one of this bot's pyrus_api_bases")]
+pub struct ApiUrlRefused(pub String);
+
+/// A bot's Pyrus login and security key (`POST {api}/auth`). The key never prints.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub login: String,
+    pub security_key: Arc<crate::secret::Secret>,
 }

@@ -20,7 +20,7 @@ use super::store::{
 use crate::capabilities::keyvalue::redb::{storage, Fail, StoreFile};
 
 /// delivery key → [`Record`].
-const DEDUP: TableDefinition<&str, &[u8]> = TableDefinition::new("delivery_dedup");
+pub(super) const DEDUP: TableDefinition<&str, &[u8]> = TableDefinition::new("delivery_dedup");
 
 /// How often expired records are dropped (and the non-durable commits made durable).
 const SWEEP_EVERY: Duration = Duration::from_secs(1);

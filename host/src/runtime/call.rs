@@ -81,9 +81,13 @@ impl Runtime {
         &self,
         sandbox: &Sandbox,
         admission: Admission,
+        timeout: std::time::Duration,
         body: impl AsyncFnOnce(&mut Store<CallState>) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
-        let limits = &sandbox.limits;
+        let limits = &Limits {
+            timeout,
+            ..sandbox.limits.clone()
+        };
         let caps = self.capabilities.states(&sandbox.grants);
         let turn = Arc::new(Turn::default());
         let started = std::time::Instant::now();

@@ -83,13 +83,27 @@ impl Plugin {
         info: CallInfo,
         request: Request,
     ) -> Result<Reply, CallError> {
+        let timeout = self.sandbox.limits.timeout;
+        self.call_within(runtime, admission, info, request, timeout)
+            .await
+    }
+
+    /// Like [`Plugin::call`], with its own time limit (an async bot's run from the queue).
+    pub async fn call_within(
+        &self,
+        runtime: &Runtime,
+        admission: Admission,
+        info: CallInfo,
+        request: Request,
+        timeout: std::time::Duration,
+    ) -> Result<Reply, CallError> {
         let shape = match request {
             Request::Bot(_) => ReplyShape::Object,
             _ => ReplyShape::Any,
         };
         let (pre, adapter) = (&self.pre, &self.adapter);
         let result = runtime
-            .run_call(&self.sandbox, admission, async move |store| {
+            .run_call(&self.sandbox, admission, timeout, async move |store| {
                 let instance = pre.instantiate_async(&mut *store).await?;
                 adapter.call(store, instance, &info, &request).await
             })

@@ -121,6 +121,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(metrics::render))
         .route("/admin", get(admin::page))
+        .route("/admin/jobs/{id}/replay", post(admin::replay))
         .fallback(|| async { error::ApiError::not_found("no such route") })
         .with_state(state)
 }

@@ -10,8 +10,15 @@ use support::{redis, redis_on, wait_until, Host};
 
 const SECRET: &str = "state-secret";
 
+/// A call on task `id` for a new comment (each call a distinct one, so that none is taken
+/// for a retry of another).
 fn task(id: u64) -> Vec<u8> {
-    format!(r#"{{"task_id": {id}, "task": {{"id": {id}, "text": "state test"}}}}"#).into_bytes()
+    static COMMENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let comment = COMMENT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!(
+        r#"{{"task_id": {id}, "task": {{"id": {id}, "text": "state test", "comments": [{{"id": {comment}}}]}}}}"#
+    )
+    .into_bytes()
 }
 
 /// The count counter-bot answered for a call, or the failure.

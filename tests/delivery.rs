@@ -517,3 +517,129 @@ fn after_kill_9_every_accepted_call_is_posted_exactly_once() {
     std::thread::sleep(Duration::from_millis(2500));
     assert_eq!(comments(&api, 1).len(), 1);
 }
+
+/// When the call's token is refused, the host gets one with the bot's own credentials
+/// (`POST {api}/auth`) and posts with it; the security key and both tokens stay out of the
+/// log, /healthz and the admin page.
+#[test]
+fn a_refused_call_token_is_replaced_by_one_from_the_bots_credentials() {
+    let api = MockServer::start();
+    api.answer(
+        "/v4/tasks/5/comments",
+        401,
+        &[],
+        r#"{"error":"expired","error_code":"expired_token"}"#,
+    );
+    api.answer(
+        "/v4/auth",
+        200,
+        &[],
+        r#"{"access_token":"bot-token-from-auth"}"#,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let extra = r#"
+        [bots.creds]
+        plugin = "{plugins}/hello_bot.wasm"
+        secret = { env = "DELIVERY_SECRET" }
+        mode = "async"
+        post_attempts = 10
+        post_backoff_ms = 200
+        pyrus_login = "bot@test-org"
+        pyrus_security_key = { env = "CREDS_BOT_KEY" }
+    "#;
+    let host = Host::builder(&async_config(
+        &api,
+        &dir.path().display().to_string(),
+        extra,
+    ))
+    .env("DELIVERY_SECRET", SECRET)
+    .env("CREDS_BOT_KEY", "very-secret-bot-key")
+    .start();
+    let body = async_delivery(&api, 5, "token-call");
+    let r = host.post(
+        "/bots/creds",
+        &body,
+        &[("X-Pyrus-Sig", &sign(SECRET, &body))],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    support::wait_until("the host authenticates", Duration::from_secs(30), || {
+        api.requests().iter().any(|r| r.path == "/v4/auth")
+    });
+    api.answer("/v4/tasks/5/comments", 200, &[], "{}");
+    support::wait_until("the comment is posted", Duration::from_secs(30), || {
+        queue(&host)["depth"] == 0
+    });
+    let auth = api
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/v4/auth")
+        .unwrap();
+    let credentials: serde_json::Value = serde_json::from_str(&auth.body).unwrap();
+    assert_eq!(credentials["login"], "bot@test-org");
+    assert_eq!(credentials["security_key"], "very-secret-bot-key");
+    let posts = comments(&api, 5);
+    assert_eq!(
+        posts[0].headers.get("authorization").map(String::as_str),
+        Some("Bearer token-call")
+    );
+    assert_eq!(
+        posts
+            .last()
+            .unwrap()
+            .headers
+            .get("authorization")
+            .map(String::as_str),
+        Some("Bearer bot-token-from-auth")
+    );
+    let bearer = format!("Bearer {}", support::TEST_ADMIN_TOKEN);
+    let seen = format!(
+        "{}{}{}",
+        host.log(),
+        host.health().body,
+        host.get_with("/admin", &[("Authorization", &bearer)]).body
+    );
+    for secret in ["very-secret-bot-key", "token-call", "bot-token-from-auth"] {
+        assert!(!seen.contains(secret), "{secret} leaked: {seen}");
+    }
+}
+
+/// A plugin learns whether it runs in the webhook or from the queue
+/// (`pyrus:plugin/delivery`), and the queue's run count as its attempt.
+#[test]
+fn the_plugin_knows_whether_it_runs_queued() {
+    let api = MockServer::start();
+    api.answer("/v4/tasks/8/comments", 200, &[], "{}");
+    let dir = tempfile::tempdir().unwrap();
+    let extra = r#"
+        [bots.info-sync]
+        plugin = "{plugins}/misbehaving.wasm"
+        secret = { env = "DELIVERY_SECRET" }
+        settings = "info"
+        [bots.info-async]
+        plugin = "{plugins}/misbehaving.wasm"
+        secret = { env = "DELIVERY_SECRET" }
+        settings = "info"
+        mode = "async"
+    "#;
+    let host = Host::builder(&async_config(
+        &api,
+        &dir.path().display().to_string(),
+        extra,
+    ))
+    .env("DELIVERY_SECRET", SECRET)
+    .start();
+    let body = async_delivery(&api, 8, "token-i");
+    let sig = sign(SECRET, &body);
+    let r = host.post("/bots/info-sync", &body, &[("X-Pyrus-Sig", &sig)]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["delivery"], "sync");
+    let r = host.post("/bots/info-async", &body, &[("X-Pyrus-Sig", &sig)]);
+    assert_eq!((r.status, r.body.as_str()), (200, ""));
+    support::wait_until("the comment is posted", Duration::from_secs(30), || {
+        comments(&api, 8).len() == 1
+    });
+    let posted: serde_json::Value = serde_json::from_str(&comments(&api, 8)[0].body).unwrap();
+    assert_eq!(posted["delivery"], "queued");
+    assert_eq!(posted["attempt"], 1);
+    assert_eq!(posted["name"], "info-async");
+}

@@ -884,6 +884,24 @@ mod tests {
                 "[defaults]\ndedup_window_s = 86401\n",
                 "defaults.dedup_window_s",
             ),
+            ("[defaults]\nmode = \"later\"\n", "defaults.mode"),
+            ("[defaults]\npyrus_login = \"bot@x\"\n", "defaults.pyrus_login"),
+            (
+                "[defaults]\npyrus_api_bases = [\"ftp://x\"]\n",
+                "defaults.pyrus_api_bases",
+            ),
+            (
+                "[bots.a]\nplugin = \"a.wasm\"\nsecret = { env = \"PYRUS_CFG_TEST_SECRET\" }\nmode = \"async\"\npyrus_login = \"bot@x\"\n",
+                "bots.a.pyrus_security_key",
+            ),
+            (
+                "[bots.a]\nplugin = \"a.wasm\"\nsecret = { env = \"PYRUS_CFG_TEST_SECRET\" }\nmode = \"async\"\nasync_timeout_ms = 0\n",
+                "bots.a.async_timeout_ms",
+            ),
+            (
+                "[extensions.a]\nplugin = \"a.wasm\"\nsecret = { env = \"PYRUS_CFG_TEST_SECRET\" }\nmode = \"async\"\n",
+                "extensions.a.mode",
+            ),
             (
                 "[extensions.a]\nplugin = \"a.wasm\"\nsecret = { env = \"PYRUS_CFG_TEST_SECRET\" }\ndedup_window_s = 5\n",
                 "extensions.a.dedup_window_s",
@@ -972,6 +990,44 @@ mod tests {
         let e = parse("[store]\nbackend = \"redis\"\nurl = { env = \"PYRUS_CFG_UNSET_URL\" }\n")
             .unwrap_err();
         assert_eq!(e.key, "store.url");
+    }
+
+    #[test]
+    fn async_bots_read_their_policy_and_the_security_key_never_shows() {
+        std::env::set_var("PYRUS_CFG_BOT_KEY", "bot-key-value");
+        std::env::set_var("PYRUS_CFG_TEST_SECRET", "s3cret");
+        let c = parse(
+            r#"
+            [defaults]
+            dedup_window_s = 30
+            pyrus_api_bases = ["http://127.0.0.1:9/v4"]
+            [bots.a]
+            plugin = "a.wasm"
+            secret = { env = "PYRUS_CFG_TEST_SECRET" }
+            mode = "async"
+            async_timeout_ms = 120000
+            pyrus_login = "bot@x"
+            pyrus_security_key = { env = "PYRUS_CFG_BOT_KEY" }
+            [bots.b]
+            plugin = "a.wasm"
+            secret = { env = "PYRUS_CFG_TEST_SECRET" }
+            "#,
+        )
+        .unwrap();
+        let a = &c.bots[&PluginName::new("a").unwrap()];
+        let Mode::Async(policy) = &a.mode else {
+            panic!("bots.a is async")
+        };
+        assert_eq!(policy.timeout, Duration::from_secs(120));
+        assert_eq!(policy.api_bases, ["http://127.0.0.1:9/v4/"]);
+        assert_eq!(a.dedup.window, Duration::from_secs(30));
+        assert!(policy.base_for(Some("http://127.0.0.1:9/v4/")).is_ok());
+        assert!(policy
+            .base_for(Some("https://evil.example.com/v4/"))
+            .is_err());
+        let b = &c.bots[&PluginName::new("b").unwrap()];
+        assert!(matches!(b.mode, Mode::Sync));
+        assert!(!format!("{c:?}").contains("bot-key-value"));
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub enum Enqueued {
     New(JobId),
     /// An earlier delivery of the same call was accepted within the window: not queued again.
     Duplicate,
+    /// The queue holds its most jobs (the API has been failing for long): refused, so that
+    /// Pyrus retries later, rather than filling the disk.
+    Full,
 }
 
 /// A call accepted in async mode, before it has an id.

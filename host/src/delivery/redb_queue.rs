@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
-use redb::{Durability, ReadableTable, TableDefinition};
+use redb::{Durability, ReadableTable, ReadableTableMetadata, TableDefinition};
 use tokio::sync::oneshot;
 
 use super::job::{Job, JobId, QueueStats, Stage};
@@ -32,6 +32,9 @@ const META: TableDefinition<&str, u64> = TableDefinition::new("delivery_meta");
 
 /// Accepts committed together at most.
 const MAX_GROUP: usize = 1024;
+
+/// Jobs the queue holds at most, parked ones included.
+pub const MAX_JOBS: u64 = 100_000;
 
 type Accept = (NewJob, oneshot::Sender<Result<Enqueued, QueueError>>);
 
@@ -144,6 +147,10 @@ fn write_group(db: &redb::Database, jobs: &[&NewJob]) -> Result<Vec<Enqueued>, F
                 .is_some_and(|r| r.live(now));
             if seen {
                 results.push(Enqueued::Duplicate);
+                continue;
+            }
+            if index.len().map_err(storage)? >= MAX_JOBS {
+                results.push(Enqueued::Full);
                 continue;
             }
             // A retry of an accepted call gets what the first delivery got: an empty 200.

@@ -20,7 +20,7 @@ use super::redb_queue::backoff;
 use super::store::now_ms;
 use super::{AsyncPolicy, Mode};
 use crate::names::Kind;
-use crate::runtime::{CallError, CallInfo, Reply, Request};
+use crate::runtime::{CallError, CallInfo, DeliveryMode, Reply, Request};
 use crate::server::AppState;
 
 /// How often the queue is looked at when nothing wakes the workers.
@@ -122,7 +122,14 @@ async fn work(state: &AppState, queue: &dyn JobQueue, mut job: Job) {
                 let request = Request::Bot(job.body.clone());
                 let called = loaded
                     .plugin
-                    .call_within(&state.runtime, admission, info, request, policy.timeout)
+                    .call_queued(
+                        &state.runtime,
+                        admission,
+                        info,
+                        request,
+                        policy.timeout,
+                        DeliveryMode::Queued,
+                    )
                     .await;
                 match called {
                     Ok(Reply::Json(None)) => {

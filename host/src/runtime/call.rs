@@ -82,6 +82,7 @@ impl Runtime {
         sandbox: &Sandbox,
         admission: Admission,
         timeout: std::time::Duration,
+        delivery: super::DeliveryMode,
         body: impl AsyncFnOnce(&mut Store<CallState>) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
         let limits = &Limits {
@@ -100,6 +101,7 @@ impl Runtime {
             turn.clone(),
             deadline,
         );
+        store.data_mut().delivery = delivery;
         let call = self.scheduler.run(&sandbox.account, turn, body(&mut store));
         let outcome = tokio::time::timeout(limits.timeout, call).await;
         store.data().caps.finish();

@@ -263,6 +263,14 @@ impl Call<'_> {
                 metrics::record_duplicate(self.name, "async");
                 Ok(webhook::reply(None))
             }
+            Ok(Enqueued::Full) => Err(Failure::new(
+                "queue_full",
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "queue_full",
+                    "the queue holds its most jobs; Pyrus will retry",
+                ),
+            )),
             Err(e) => Err(Failure::new(
                 "queue_unavailable",
                 ApiError::new(

@@ -272,6 +272,10 @@ fn behave(function: &str, info: CallInfo, request: String) -> Reply {
                     "max_attempts": info.max_attempts,
                     "user_agent": info.user_agent,
                     "settings": info.settings,
+                    "delivery": match pyrus_plugin_sdk::delivery::mode() {
+                        pyrus_plugin_sdk::delivery::Mode::Sync => "sync",
+                        pyrus_plugin_sdk::delivery::Mode::Queued => "queued",
+                    },
                 })
                 .to_string(),
             ))

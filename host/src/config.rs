@@ -349,6 +349,28 @@ impl Config {
             "defaults",
             &err,
         )?;
+        for (key, set) in [
+            ("pyrus_login", raw.defaults.delivery.pyrus_login.is_some()),
+            (
+                "pyrus_security_key",
+                raw.defaults.delivery.pyrus_security_key.is_some(),
+            ),
+        ] {
+            if set {
+                return Err(err(
+                    &format!("defaults.{key}"),
+                    "is one bot's own: set it in [bots.NAME]".into(),
+                ));
+            }
+        }
+        // Checked here too, so that a bad default is reported even before a bot uses it.
+        mode(
+            &raw.defaults.delivery,
+            &RawDelivery::default(),
+            "defaults",
+            &base,
+            &err,
+        )?;
         if let Some(key) = raw
             .defaults
             .capabilities

@@ -97,7 +97,9 @@ async fn work(state: &AppState, queue: &dyn JobQueue, mut job: Job) {
     let span = tracing::info_span!("job", bot = %job.bot, job = job.id.0, task_id = job.task_id().unwrap_or(0));
     let _ = tracing::Instrument::instrument(
         async {
-            let registry = state.registry.load();
+            // A snapshot for the whole job (a run may take minutes): a reload never changes
+            // the plugin under it.
+            let registry = state.registry.load_full();
             let Some(loaded) = registry.get(Kind::Bot, &job.bot) else {
                 return park(queue, job, "the bot is no longer configured".into()).await;
             };

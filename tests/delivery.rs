@@ -643,3 +643,80 @@ fn the_plugin_knows_whether_it_runs_queued() {
     assert_eq!(posted["attempt"], 1);
     assert_eq!(posted["name"], "info-async");
 }
+
+/// Two hosts sharing one Redis queue: the same async call delivered to both is posted
+/// once; the jobs a host held when it was killed are finished by the other (after the
+/// visibility timeout), each posted exactly once.
+#[test]
+fn two_hosts_sharing_redis_post_each_call_once_and_finish_a_killed_hosts_jobs() {
+    let Some(redis) = redis() else { return };
+    let api = MockServer::start();
+    for task in 1..=6 {
+        api.answer(&format!("/v4/tasks/{task}/comments"), 200, &[], "{}");
+    }
+    let config = format!(
+        r#"
+        [server]
+        listen = "127.0.0.1:0"
+        [store]
+        backend = "redis"
+        url = "{}"
+        [defaults]
+        pyrus_api_bases = ["{}"]
+        [bots.slow]
+        plugin = "{{plugins}}/misbehaving.wasm"
+        secret = {{ env = "DELIVERY_SECRET" }}
+        settings = "slow-count"
+        key_value_stores = ["default"]
+        mode = "async"
+        "#,
+        redis.url,
+        api.url("/v4/")
+    );
+    let mut a = Host::builder(&config)
+        .env("DELIVERY_SECRET", SECRET)
+        .start();
+    let b = Host::builder(&config)
+        .env("DELIVERY_SECRET", SECRET)
+        .start();
+    let deliver_to = |host: &Host, task: u64, token: &str| {
+        let body = async_delivery(&api, task, token);
+        let r = host.post(
+            "/bots/slow",
+            &body,
+            &[("X-Pyrus-Sig", &sign(SECRET, &body))],
+        );
+        assert_eq!((r.status, r.body.clone()), (200, String::new()));
+    };
+    deliver_to(&a, 1, "token-a");
+    deliver_to(&b, 1, "token-b");
+    support::wait_until("the call is posted", Duration::from_secs(30), || {
+        comments(&api, 1).len() == 1
+    });
+
+    for task in 2..=6 {
+        deliver_to(&a, task, "token-k");
+    }
+    support::wait_until("host a runs a job", Duration::from_secs(30), || {
+        metric(
+            &a,
+            "pyrus_plugin_instances_in_use{kind=\"bot\",plugin=\"slow\"}",
+        ) >= 1.0
+    });
+    a.kill_9();
+    support::wait_until(
+        "host b finished every job",
+        Duration::from_secs(120),
+        || queue(&b)["depth"] == 0,
+    );
+    for task in 1..=6 {
+        assert_eq!(comments(&api, task).len(), 1, "task {task}");
+    }
+    assert_eq!(
+        metric(
+            &b,
+            "pyrus_duplicates_answered_total{bot=\"slow\",mode=\"async\"}"
+        ),
+        1.0
+    );
+}

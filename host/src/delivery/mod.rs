@@ -27,6 +27,7 @@ pub mod queue;
 pub mod redb;
 pub mod redb_queue;
 pub mod redis;
+pub mod redis_queue;
 pub mod store;
 pub mod worker;
 
@@ -137,9 +138,14 @@ impl Deliveries {
                 deliveries.queue = Some(Arc::new(queue));
                 Ok(deliveries)
             }
-            StoreBackend::Redis { .. } => Err(DedupError(
-                "mode = \"async\" needs [store] backend = \"redb\" in this version (the Redis queue is not built yet)".into(),
-            )),
+            StoreBackend::Redis { url } => {
+                let queue = redis_queue::RedisQueue::connect(url)
+                    .await
+                    .map_err(|e| DedupError(e.0))?;
+                let mut deliveries = Self::open(config, true).await?;
+                deliveries.queue = Some(Arc::new(queue));
+                Ok(deliveries)
+            }
         }
     }
 

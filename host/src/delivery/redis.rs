@@ -25,7 +25,7 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 0
 "#;
 
-fn record_key(key: &DeliveryKey) -> String {
+pub(super) fn record_key(key: &DeliveryKey) -> String {
     format!("pyrus-delivery:{key}")
 }
 

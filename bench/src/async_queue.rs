@@ -140,17 +140,99 @@ fn drain(host: &RunningHost, limit: Duration) -> anyhow::Result<()> {
     }
 }
 
+/// What one backend measured.
+struct Measured {
+    backend: &'static str,
+    sync: Phase,
+    accepted: Phase,
+    /// 200 to comment posted, sorted.
+    waits: Vec<Duration>,
+}
+
 pub fn run(repo: &Path, host_bin: &Path, options: &Options) -> anyhow::Result<()> {
     let (port, posted) = start_mock_api()?;
     let api = format!("http://127.0.0.1:{port}/v4/");
     let state = tempfile::tempdir()?;
+    let redis = crate::kv::start_redis()?;
+    let mut stores = vec![(
+        "redb",
+        format!(
+            "[store]\npath = {:?}\n",
+            state.path().join("queue.redb").display().to_string()
+        ),
+    )];
+    if let Some((_, url)) = &redis {
+        stores.push((
+            "redis",
+            format!("[store]\nbackend = \"redis\"\nurl = {url:?}\n"),
+        ));
+    }
+    let next = AtomicUsize::new(1);
+    let mut results = Vec::new();
+    for (backend, store) in stores {
+        results.push(measure(
+            repo, host_bin, options, backend, &store, &api, &posted, &next,
+        )?);
+    }
+    println!(
+        "hello-bot, {} clients, {} s per phase, one host per backend (the client on the same cores)",
+        options.connections,
+        options.duration.as_secs_f64()
+    );
+    println!("| backend | sync calls/s | sync p99 ms | async accepted calls/s | accept p50 ms | accept p99 ms | async / sync | failed |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for m in &results {
+        println!(
+            "| {} | {:.0} | {:.2} | {:.0} | {:.2} | {:.2} | {:.2} | {} |",
+            m.backend,
+            m.sync.rps,
+            ms(m.sync.p99),
+            m.accepted.rps,
+            ms(m.accepted.p50),
+            ms(m.accepted.p99),
+            m.accepted.rps / m.sync.rps.max(f64::MIN_POSITIVE),
+            m.sync.failed + m.accepted.failed,
+        );
+    }
+    println!();
+    println!(
+        "Queue latency (200 to comment posted on the mock API) at {} calls/s:",
+        options.rate
+    );
+    println!("| backend | calls | p50 ms | p99 ms | max ms |");
+    println!("|---|---|---|---|---|");
+    for m in &results {
+        println!(
+            "| {} | {} | {:.1} | {:.1} | {:.1} |",
+            m.backend,
+            m.waits.len(),
+            ms(percentile(&m.waits, 0.5)),
+            ms(percentile(&m.waits, 0.99)),
+            ms(*m.waits.last().unwrap_or(&Duration::ZERO)),
+        );
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn measure(
+    repo: &Path,
+    host_bin: &Path,
+    options: &Options,
+    backend: &'static str,
+    store: &str,
+    api: &str,
+    posted: &Posted,
+    next: &AtomicUsize,
+) -> anyhow::Result<Measured> {
+    let api = api.to_string();
+    let posted = posted.clone();
     let plugin = repo.join("plugins/target/wasm32-wasip2/release/hello_bot.wasm");
     let config = format!(
         r#"
 [server]
 listen = "127.0.0.1:0"
-[store]
-path = {state:?}
+{store}
 [defaults]
 pyrus_api_bases = [{api:?}]
 [bots.sync]
@@ -161,24 +243,22 @@ plugin = {plugin:?}
 secret = {{ env = "BENCH_SECRET" }}
 mode = "async"
 "#,
-        state = state.path().join("queue.redb").display().to_string(),
         plugin = plugin.display().to_string(),
     );
     let host = RunningHost::start(host_bin, &config)?;
     host.wait_serving(Instant::now(), Duration::from_secs(120))?;
-    let next = AtomicUsize::new(1);
     // Warm up both paths.
     load(
         &format!("{}/bots/sync", host.base),
         &api,
-        &next,
+        next,
         2,
         Duration::from_millis(300),
     );
     load(
         &format!("{}/bots/async", host.base),
         &api,
-        &next,
+        next,
         2,
         Duration::from_millis(300),
     );
@@ -187,19 +267,18 @@ mode = "async"
     let sync = load(
         &format!("{}/bots/sync", host.base),
         &api,
-        &next,
+        next,
         options.connections,
         options.duration,
     );
     let accepted = load(
         &format!("{}/bots/async", host.base),
         &api,
-        &next,
+        next,
         options.connections,
         options.duration,
     );
     drain(&host, Duration::from_secs(600))?;
-
     // Queue latency at a moderate, fixed rate: the 200's arrival to the comment's.
     let answered: Mutex<Vec<(u64, Instant)>> = Mutex::default();
     let interval = Duration::from_secs_f64(1.0 / f64::from(options.rate.max(1)));
@@ -237,39 +316,10 @@ mode = "async"
         waits.len()
     );
 
-    println!(
-        "hello-bot, {} clients, {} s per phase, one host (the client on the same cores)",
-        options.connections,
-        options.duration.as_secs_f64()
-    );
-    println!("| mode | backend | calls/s answered 200 | p50 ms | p99 ms | failed |");
-    println!("|---|---|---|---|---|---|");
-    println!(
-        "| sync (plugin in the webhook) | - | {:.0} | {:.2} | {:.2} | {} |",
-        sync.rps,
-        ms(sync.p50),
-        ms(sync.p99),
-        sync.failed
-    );
-    println!(
-        "| async (durably queued) | redb | {:.0} | {:.2} | {:.2} | {} |",
-        accepted.rps,
-        ms(accepted.p50),
-        ms(accepted.p99),
-        accepted.failed
-    );
-    println!("| async | redis | not built yet | | | |");
-    println!(
-        "async accepted / sync: {:.2}",
-        accepted.rps / sync.rps.max(f64::MIN_POSITIVE)
-    );
-    println!(
-        "queue latency (200 to comment posted) at {} calls/s, {} calls: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        options.rate,
-        calls,
-        ms(percentile(&waits, 0.5)),
-        ms(percentile(&waits, 0.99)),
-        ms(*waits.last().unwrap())
-    );
-    Ok(())
+    Ok(Measured {
+        backend,
+        sync,
+        accepted,
+        waits,
+    })
 }

@@ -5,6 +5,9 @@
 //! bot call two disk flushes, and a record lost to a power cut costs at most one more run
 //! of the plugin on a retry. A background sweep drops expired records about once a second
 //! and commits durably, which persists what came before and lets redb reuse pages.
+//!
+//! redb has one writer at a time: one thread takes every operation waiting and runs them in
+//! one transaction, so that sync calls do not queue for the writer one by one.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,7 +30,17 @@ const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 pub struct RedbDedup {
     inner: Arc<Inner>,
+    /// Operations for the writer thread, which commits them in groups.
+    ops: std::sync::mpsc::Sender<Op>,
 }
+
+/// Answers an operation's caller once its group's commit is done.
+type Reply = Box<dyn FnOnce(Result<(), DedupError>) + Send>;
+/// One operation on the records, run inside a group's transaction.
+type Op = Box<dyn FnOnce(&mut redb::Table<&str, &[u8]>, u64) -> Reply + Send>;
+
+/// Operations one transaction carries at most.
+const MAX_GROUP: usize = 256;
 
 struct Inner {
     file: Arc<StoreFile>,
@@ -60,30 +73,71 @@ impl RedbDedup {
                 }
             }
         });
-        Ok(RedbDedup { inner })
+        let (ops, queued) = std::sync::mpsc::channel::<Op>();
+        let writer = inner.clone();
+        std::thread::Builder::new()
+            .name("dedup-writer".into())
+            .spawn(move || write_groups(&writer, queued))
+            .map_err(|e| DedupError(format!("cannot start the delivery records' writer: {e}")))?;
+        Ok(RedbDedup { inner, ops })
     }
 
     fn write<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut redb::Table<&str, &[u8]>, u64) -> Result<T, Fail> + Send + 'static,
     ) -> BoxFuture<'_, Result<T, DedupError>> {
-        let inner = self.inner.clone();
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let op: Op = Box::new(move |table, max_records| {
+            let value = work(table, max_records);
+            Box::new(move |committed: Result<(), DedupError>| {
+                let result = match (value, committed) {
+                    (Err(Fail::Kv(e)), _) => Err(DedupError::from(e)),
+                    (Err(Fail::Storage(e)), _) => Err(DedupError(e.to_string())),
+                    (Ok(_), Err(e)) => Err(e),
+                    (Ok(value), Ok(())) => Ok(value),
+                };
+                let _ = answer.send(result);
+            })
+        });
+        let sent = self.ops.send(op);
         Box::pin(async move {
-            let done = tokio::task::spawn_blocking(move || {
-                inner.file.run(|db| {
-                    let mut tx = db.begin_write().map_err(storage)?;
-                    tx.set_durability(Durability::None);
-                    let value = {
-                        let mut table = tx.open_table(DEDUP).map_err(storage)?;
-                        work(&mut table, inner.max_records)?
-                    };
-                    tx.commit().map_err(storage)?;
-                    inner.dirty.store(true, Ordering::Relaxed);
-                    Ok(value)
-                })
-            });
-            Ok(done.await.map_err(|e| DedupError(e.to_string()))??)
+            let stopped = || DedupError("the delivery records' writer stopped".into());
+            sent.map_err(|_| stopped())?;
+            answered.await.map_err(|_| stopped())?
         })
+    }
+}
+
+/// The writer thread: waits for one operation, takes every other one waiting, runs them in
+/// one non-durable transaction, then answers each.
+fn write_groups(inner: &Inner, queued: std::sync::mpsc::Receiver<Op>) {
+    while let Ok(first) = queued.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match queued.try_recv() {
+                Ok(next) => group.push(next),
+                Err(_) => break,
+            }
+        }
+        let mut replies = Vec::with_capacity(group.len());
+        // An operation that never ran (the transaction could not begin) is dropped with its
+        // answer: its caller hears the writer stopped, and runs without de-duplication.
+        let committed = inner.file.run(|db| {
+            let mut tx = db.begin_write().map_err(storage)?;
+            tx.set_durability(Durability::None);
+            {
+                let mut table = tx.open_table(DEDUP).map_err(storage)?;
+                for op in group.drain(..) {
+                    replies.push(op(&mut table, inner.max_records));
+                }
+            }
+            tx.commit().map_err(storage)
+        });
+        inner.dirty.store(true, Ordering::Relaxed);
+        let committed = committed.map_err(DedupError::from);
+        for reply in replies {
+            reply(committed.clone());
+        }
     }
 }
 

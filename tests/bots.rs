@@ -53,7 +53,8 @@ fn host() -> &'static Host {
                 ("error", "error", ""),
                 ("error-422", "error-422", ""),
                 ("echo", "echo", "max_reply_kb = 8192"),
-                ("info", "info", ""),
+                // Delivered again and again with other headers: each delivery must run it.
+                ("info", "info", "dedup_window_s = 0"),
             ],
         ));
         Host::builder(&config)

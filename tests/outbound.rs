@@ -51,6 +51,8 @@ fn host(mock: &MockServer, extra_fetch: &str) -> Host {
         secret = {{ env = "OUT_SECRET" }}
         settings = "comment"
         allowed_outbound_hosts = ["{allowed}"]
+        # Called again with the same body to meet other API answers: each call must run.
+        dedup_window_s = 0
         "#
     ))
     .env("OUT_SECRET", SECRET)

@@ -36,8 +36,18 @@ fn start(extra: &str) -> Host {
         .start()
 }
 
+/// The fixture call, for a new comment each time: a repeated delivery of one call is
+/// answered with the first answer (retry de-duplication), whatever version serves now.
 fn body() -> Vec<u8> {
-    std::fs::read(support::repo().join("tests/fixtures/comment-event.json")).unwrap()
+    static COMMENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let fixture = std::fs::read(support::repo().join("tests/fixtures/comment-event.json")).unwrap();
+    let mut call: serde_json::Value = serde_json::from_slice(&fixture).unwrap();
+    let id = 1_000_000 + COMMENT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    call["task"]["comments"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({ "id": id }));
+    serde_json::to_vec(&call).unwrap()
 }
 
 /// Which version answered: `hello` or `copy` (copy-field-bot without settings explains

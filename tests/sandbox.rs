@@ -26,6 +26,8 @@ fn host() -> &'static Host {
             [defaults]
             timeout_ms = 2_000
             memory_mb = 32
+            # The same bodies are sent again and again, at once: every one must run.
+            dedup_window_s = 0
 
             [bots.hello]
             plugin = "{plugins}/hello_bot.wasm"

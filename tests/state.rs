@@ -4,15 +4,21 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use support::{wait_until, Host};
+use support::{redis, redis_on, wait_until, Host};
 
 const SECRET: &str = "state-secret";
 
+/// A call on task `id` for a new comment (each call a distinct one, so that none is taken
+/// for a retry of another).
 fn task(id: u64) -> Vec<u8> {
-    format!(r#"{{"task_id": {id}, "task": {{"id": {id}, "text": "state test"}}}}"#).into_bytes()
+    static COMMENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let comment = COMMENT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!(
+        r#"{{"task_id": {id}, "task": {{"id": {id}, "text": "state test", "comments": [{{"id": {comment}}}]}}}}"#
+    )
+    .into_bytes()
 }
 
 /// The count counter-bot answered for a call, or the failure.
@@ -270,60 +276,6 @@ fn variables_reach_the_plugin_and_never_the_log() {
     let log = host.log();
     assert!(!log.contains("very-secret-security-key"), "{log}");
     assert!(!health.contains("very-secret-security-key"));
-}
-
-/// A `redis-server` on a free port, without persistence, stopped on drop.
-struct Redis {
-    child: Child,
-    url: String,
-    port: u16,
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn redis() -> Option<Redis> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    redis_on(port)
-}
-
-/// A `redis-server` on `port`, or None (the test skips) where none is installed.
-fn redis_on(port: u16) -> Option<Redis> {
-    if Command::new("redis-server")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        assert!(
-            std::env::var_os("PYRUS_REQUIRE_REDIS").is_none(),
-            "PYRUS_REQUIRE_REDIS is set but redis-server is not installed"
-        );
-        eprintln!("SKIPPED: no redis-server on PATH (Debian: apt-get install redis-server)");
-        return None;
-    }
-    let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start redis-server");
-    support::wait_until("redis-server listens", Duration::from_secs(10), || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-    });
-    Some(Redis {
-        child,
-        url: format!("redis://127.0.0.1:{port}/0"),
-        port,
-    })
 }
 
 fn redis_host(url: &str) -> Host {

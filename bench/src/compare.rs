@@ -153,7 +153,7 @@ pub fn rps_range(runs: &[Load]) -> (f64, f64) {
 fn host_config(hello: &Path) -> String {
     format!(
         "[server]\nlisten = \"127.0.0.1:0\"\ncompile_cache = false\nwatch = false\n\
-         [bots.hello]\nplugin = {:?}\nsecret = {{ env = \"BENCH_SECRET\" }}\n",
+         [bots.hello]\nplugin = {:?}\nsecret = {{ env = \"BENCH_SECRET\" }}\ndedup_window_s = 0\n",
         hello.display().to_string()
     )
 }
@@ -424,7 +424,7 @@ fn many_plugins(host_bin: &Path, hello: &Path, opts: &Options) -> anyhow::Result
             crate::reload::with_custom_section(&bytes, &format!("copy-{i}")),
         )?;
         config.push_str(&format!(
-            "[bots.hello-{i:03}]\nplugin = {:?}\nsecret = {{ env = \"BENCH_SECRET\" }}\n",
+            "[bots.hello-{i:03}]\nplugin = {:?}\nsecret = {{ env = \"BENCH_SECRET\" }}\ndedup_window_s = 0\n",
             path.display().to_string()
         ));
     }

@@ -54,7 +54,7 @@ pub fn run(
     let mut config = hello_config(&plugins);
     for (name, mode, extra) in &mix {
         config.push_str(&format!(
-            "[bots.{name}]\nplugin = {:?}\nsecret = {{ env = \"BENCH_SECRET\" }}\nsettings = \"{mode}\"\nmax_concurrency = {concurrency}\n{extra}\n",
+            "[bots.{name}]\nplugin = {:?}\nsecret = {{ env = \"BENCH_SECRET\" }}\ndedup_window_s = 0\nsettings = \"{mode}\"\nmax_concurrency = {concurrency}\n{extra}\n",
             plugins.join("misbehaving.wasm").display().to_string()
         ));
     }

@@ -16,7 +16,7 @@ use pyrus_host::runtime::{CallInfo, Request};
 
 use crate::server::{free_port, percentile, us};
 
-struct RedisServer(Child);
+pub(crate) struct RedisServer(Child);
 
 impl Drop for RedisServer {
     fn drop(&mut self) {
@@ -25,7 +25,7 @@ impl Drop for RedisServer {
     }
 }
 
-fn start_redis() -> anyhow::Result<Option<(RedisServer, String)>> {
+pub(crate) fn start_redis() -> anyhow::Result<Option<(RedisServer, String)>> {
     if Command::new("redis-server")
         .arg("--version")
         .output()

@@ -138,7 +138,7 @@ fn config(cache: &Path, bots: &[(String, PathBuf)]) -> String {
     );
     for (name, wasm) in bots {
         text.push_str(&format!(
-            "[bots.{name}]\nplugin = {:?}\nsecret = {{ env = \"BENCH_SECRET\" }}\n",
+            "[bots.{name}]\nplugin = {:?}\nsecret = {{ env = \"BENCH_SECRET\" }}\ndedup_window_s = 0\n",
             wasm.display().to_string()
         ));
     }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::bail;
 use clap::{Parser, Subcommand};
 
+mod async_queue;
 mod compare;
 mod hostile;
 mod kv;
@@ -159,6 +160,20 @@ enum Bench {
         )]
         only: Vec<languages::Language>,
     },
+    /// Async mode against sync mode in one run: calls/s answered 200 (async: durably
+    /// queued) and their p99, then the queue latency (200 to comment posted on a mock API)
+    /// at a moderate rate.
+    Async {
+        /// Seconds per phase.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        /// Calls per second of the queue-latency phase.
+        #[arg(long, default_value_t = 50)]
+        rate: u32,
+    },
     /// Internal: the native axum server `compare` measures against.
     #[command(hide = true)]
     ServeNative,
@@ -274,6 +289,19 @@ fn main() -> anyhow::Result<()> {
                 flask_app: flask_app
                     .unwrap_or_else(|| repo.join("../shared/baselines/flask_bot.py")),
                 only,
+            },
+        ),
+        Bench::Async {
+            seconds,
+            connections,
+            rate,
+        } => async_queue::run(
+            &repo,
+            &host_bin,
+            &async_queue::Options {
+                duration: std::time::Duration::from_secs_f64(seconds),
+                connections: connections.max(1),
+                rate,
             },
         ),
         Bench::ServeNative => unreachable!("handled before"),

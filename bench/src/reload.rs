@@ -17,7 +17,7 @@ pub fn run(repo: &Path, host_bin: &Path, repeats: usize) -> anyhow::Result<()> {
     std::fs::write(&live, &hello)?;
     let config = format!(
         "[server]\nlisten = \"127.0.0.1:0\"\ncache_dir = {:?}\n\
-         [bots.live]\nplugin = {:?}\nsecret = {{ env = \"BENCH_SECRET\" }}\n",
+         [bots.live]\nplugin = {:?}\nsecret = {{ env = \"BENCH_SECRET\" }}\ndedup_window_s = 0\n",
         dir.path().join("cache").display().to_string(),
         live.display().to_string()
     );

@@ -36,7 +36,7 @@ pub fn release_plugins(repo: &Path, files: &[&str]) -> anyhow::Result<PathBuf> {
 /// A config serving hello-bot as `hello`, signed with the bench secret.
 pub fn hello_config(plugins: &Path) -> String {
     format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\n[bots.hello]\nplugin = {:?}\nsecret = {{ env = \"BENCH_SECRET\" }}\n",
+        "[server]\nlisten = \"127.0.0.1:0\"\n[bots.hello]\nplugin = {:?}\nsecret = {{ env = \"BENCH_SECRET\" }}\ndedup_window_s = 0\n",
         plugins.join("hello_bot.wasm").display().to_string()
     )
 }

@@ -64,9 +64,9 @@ pub fn run(repo: &Path, host_bin: &Path, options: &Options) -> anyhow::Result<()
         "[server]\nlisten = \"127.0.0.1:0\"\nmax_connections = 2000\nheader_timeout_ms = 5000\n\
          cache_dir = {:?}\n\
          [store]\npath = {:?}\n\
-         [bots.hello]\nplugin = {}\nsecret = {{ env = \"BENCH_SECRET\" }}\n\
-         [bots.counter]\nplugin = {}\nsecret = {{ env = \"BENCH_SECRET\" }}\nkey_value_stores = [\"default\"]\n\
-         [bots.live]\nplugin = {:?}\nsecret = {{ env = \"BENCH_SECRET\" }}\n",
+         [bots.hello]\nplugin = {}\nsecret = {{ env = \"BENCH_SECRET\" }}\ndedup_window_s = 0\n\
+         [bots.counter]\nplugin = {}\nsecret = {{ env = \"BENCH_SECRET\" }}\ndedup_window_s = 0\nkey_value_stores = [\"default\"]\n\
+         [bots.live]\nplugin = {:?}\nsecret = {{ env = \"BENCH_SECRET\" }}\ndedup_window_s = 0\n",
         work.path().join("cache").display().to_string(),
         work.path().join("state.redb").display().to_string(),
         file("hello_bot.wasm"),
@@ -75,7 +75,7 @@ pub fn run(repo: &Path, host_bin: &Path, options: &Options) -> anyhow::Result<()
     );
     for (name, mode, extra) in MIX.iter().filter(|(n, _, _)| HOSTILE.contains(n)) {
         config.push_str(&format!(
-            "[bots.{name}]\nplugin = {}\nsecret = {{ env = \"BENCH_SECRET\" }}\nsettings = \"{mode}\"\nmax_concurrency = 1\n{extra}\n",
+            "[bots.{name}]\nplugin = {}\nsecret = {{ env = \"BENCH_SECRET\" }}\ndedup_window_s = 0\nsettings = \"{mode}\"\nmax_concurrency = 1\n{extra}\n",
             file("misbehaving.wasm")
         ));
     }

@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::capabilities::{self, Entry, GrantError, Grants, Section};
+use crate::delivery::{AsyncPolicy, Credentials, DedupPolicy, Mode, MAX_WINDOW_S};
 use crate::names::{Kind, PluginName};
 use crate::runtime::engine::{EngineSettings, MAX_INSTANCES};
 use crate::runtime::limits::{Limits, MAX_MEMORY_MB};
@@ -110,6 +111,10 @@ pub struct PluginConfig {
     pub grants: Arc<Grants>,
     /// Extensions only: whether `/extensions/NAME/inbound/...` reaches the plugin.
     pub inbound: bool,
+    /// Bots only: how retries of a call are recognised and answered (`dedup_window_s`).
+    pub dedup: DedupPolicy,
+    /// Bots only: answered in the webhook, or queued and posted later (`mode`).
+    pub mode: Mode,
 }
 
 /// A config problem: which file, which key, what is wrong.
@@ -145,6 +150,8 @@ struct RawConfig {
 struct RawDefaults {
     #[serde(flatten)]
     limits: RawLimits,
+    #[serde(flatten)]
+    delivery: RawDelivery,
     #[serde(flatten)]
     capabilities: toml::Table,
 }
@@ -233,6 +240,19 @@ struct RawLimits {
     fuel: Option<u64>,
 }
 
+/// How a bot's calls are delivered (`crate::delivery`).
+#[derive(Debug, Default, Deserialize)]
+struct RawDelivery {
+    dedup_window_s: Option<u64>,
+    mode: Option<String>,
+    async_timeout_ms: Option<u64>,
+    pyrus_api_bases: Option<Vec<String>>,
+    pyrus_login: Option<String>,
+    pyrus_security_key: Option<toml::Value>,
+    post_attempts: Option<u32>,
+    post_backoff_ms: Option<u64>,
+}
+
 #[derive(Debug, Deserialize)]
 struct RawPlugin {
     plugin: PathBuf,
@@ -244,6 +264,8 @@ struct RawPlugin {
     inbound: bool,
     #[serde(flatten)]
     limits: RawLimits,
+    #[serde(flatten)]
+    delivery: RawDelivery,
     /// The capabilities' keys (`variables`, `key_value_stores`, ...); what none of them
     /// reads is an unknown key.
     #[serde(flatten)]
@@ -321,6 +343,34 @@ impl Config {
             ));
         }
         let defaults = limits(&raw.defaults.limits, &Limits::default(), "defaults", &err)?;
+        let default_dedup = dedup(
+            &raw.defaults.delivery,
+            DedupPolicy::default(),
+            "defaults",
+            &err,
+        )?;
+        for (key, set) in [
+            ("pyrus_login", raw.defaults.delivery.pyrus_login.is_some()),
+            (
+                "pyrus_security_key",
+                raw.defaults.delivery.pyrus_security_key.is_some(),
+            ),
+        ] {
+            if set {
+                return Err(err(
+                    &format!("defaults.{key}"),
+                    "is one bot's own: set it in [bots.NAME]".into(),
+                ));
+            }
+        }
+        // Checked here too, so that a bad default is reported even before a bot uses it.
+        mode(
+            &raw.defaults.delivery,
+            &RawDelivery::default(),
+            "defaults",
+            &base,
+            &err,
+        )?;
         if let Some(key) = raw
             .defaults
             .capabilities
@@ -357,6 +407,16 @@ impl Config {
                     Err(e) => return Err(e),
                 };
                 let limits = limits(&entry.limits, &defaults, &key, &err)?;
+                if kind == Kind::Extension {
+                    if let Some(bot_key) = entry.delivery.bot_key() {
+                        return Err(err(
+                            &format!("{key}.{bot_key}"),
+                            "is for bots: extension webhooks are answered as they come".into(),
+                        ));
+                    }
+                }
+                let dedup = dedup(&entry.delivery, default_dedup, &key, &err)?;
+                let mode = mode(&entry.delivery, &raw.defaults.delivery, &key, &base, &err)?;
                 if entry.inbound && kind == Kind::Bot {
                     return Err(err(
                         &format!("{key}.inbound"),
@@ -389,6 +449,8 @@ impl Config {
                         limits,
                         grants: Arc::new(grants),
                         inbound: entry.inbound,
+                        dedup,
+                        mode,
                     },
                 );
             }
@@ -638,6 +700,148 @@ fn limits(
     Ok(limits)
 }
 
+fn dedup(
+    raw: &RawDelivery,
+    inherit: DedupPolicy,
+    key: &str,
+    err: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<DedupPolicy, ConfigError> {
+    match raw.dedup_window_s {
+        None => Ok(inherit),
+        Some(s) if s <= MAX_WINDOW_S => Ok(DedupPolicy {
+            window: Duration::from_secs(s),
+        }),
+        Some(s) => Err(err(
+            &format!("{key}.dedup_window_s"),
+            format!("{s} is out of range 0..={MAX_WINDOW_S} (0 turns de-duplication off)"),
+        )),
+    }
+}
+
+impl RawDelivery {
+    /// The first key set that only bots take.
+    fn bot_key(&self) -> Option<&'static str> {
+        [
+            ("dedup_window_s", self.dedup_window_s.is_some()),
+            ("mode", self.mode.is_some()),
+            ("async_timeout_ms", self.async_timeout_ms.is_some()),
+            ("pyrus_api_bases", self.pyrus_api_bases.is_some()),
+            ("pyrus_login", self.pyrus_login.is_some()),
+            ("pyrus_security_key", self.pyrus_security_key.is_some()),
+            ("post_attempts", self.post_attempts.is_some()),
+            ("post_backoff_ms", self.post_backoff_ms.is_some()),
+        ]
+        .into_iter()
+        .find_map(|(key, set)| set.then_some(key))
+    }
+}
+
+/// The longest an async job's plugin run may take: 10 minutes.
+pub const MAX_ASYNC_TIMEOUT_MS: u64 = 600_000;
+
+/// A bot's `mode` and, for async bots, how its jobs run and post; `[defaults]` behind it.
+fn mode(
+    raw: &RawDelivery,
+    defaults: &RawDelivery,
+    key: &str,
+    base: &Path,
+    err: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<Mode, ConfigError> {
+    let mode = raw.mode.as_deref().or(defaults.mode.as_deref());
+    let asynchronous = match mode {
+        None | Some("sync") => false,
+        Some("async") => true,
+        Some(other) => {
+            return Err(err(
+                &format!("{key}.mode"),
+                format!("{other:?}: one of \"sync\" (default), \"async\""),
+            ))
+        }
+    };
+    let mut policy = AsyncPolicy::default();
+    if let Some(ms) = raw.async_timeout_ms.or(defaults.async_timeout_ms) {
+        if ms == 0 || ms > MAX_ASYNC_TIMEOUT_MS {
+            return Err(err(
+                &format!("{key}.async_timeout_ms"),
+                format!("{ms} is out of range 1..={MAX_ASYNC_TIMEOUT_MS}"),
+            ));
+        }
+        policy.timeout = Duration::from_millis(ms);
+    }
+    if let Some(bases) = raw
+        .pyrus_api_bases
+        .as_ref()
+        .or(defaults.pyrus_api_bases.as_ref())
+    {
+        let bad = bases.iter().find(|b| {
+            !(b.starts_with("https://") || b.starts_with("http://"))
+                || b.parse::<axum::http::Uri>().is_err()
+        });
+        if bases.is_empty() || bad.is_some() {
+            return Err(err(
+                &format!("{key}.pyrus_api_bases"),
+                "a list of API base URLs such as \"https://api.pyrus.com/v4/\"".into(),
+            ));
+        }
+        policy.api_bases = bases
+            .iter()
+            .map(|b| format!("{}/", b.trim_end_matches('/')))
+            .collect();
+    }
+    if let Some(n) = raw.post_attempts.or(defaults.post_attempts) {
+        if !(1..=100).contains(&n) {
+            return Err(err(
+                &format!("{key}.post_attempts"),
+                format!("{n} is out of range 1..=100"),
+            ));
+        }
+        policy.attempts = n;
+    }
+    if let Some(ms) = raw.post_backoff_ms.or(defaults.post_backoff_ms) {
+        if !(10..=600_000).contains(&ms) {
+            return Err(err(
+                &format!("{key}.post_backoff_ms"),
+                format!("{ms} is out of range 10..=600000"),
+            ));
+        }
+        policy.backoff = Duration::from_millis(ms);
+    }
+    policy.credentials = match (&raw.pyrus_login, &raw.pyrus_security_key) {
+        (None, None) => None,
+        (Some(login), Some(source)) => {
+            let source: SecretSource = source.clone().try_into().map_err(|_| {
+                err(
+                    &format!("{key}.pyrus_security_key"),
+                    format!("not a secret source. {SECRET_FORMS}"),
+                )
+            })?;
+            let security_key = source
+                .resolve(base)
+                .map_err(|e| err(&format!("{key}.pyrus_security_key"), e.to_string()))?;
+            Some(Credentials {
+                login: login.clone(),
+                security_key: Arc::new(security_key),
+            })
+        }
+        (Some(_), None) => {
+            return Err(err(
+                &format!("{key}.pyrus_security_key"),
+                "missing: pyrus_login needs it".into(),
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(err(
+                &format!("{key}.pyrus_login"),
+                "missing: pyrus_security_key needs it".into(),
+            ))
+        }
+    };
+    Ok(match asynchronous {
+        true => Mode::Async(Arc::new(policy)),
+        false => Mode::Sync,
+    })
+}
+
 fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
@@ -684,6 +888,7 @@ mod tests {
 
     #[test]
     fn errors_name_the_key() {
+        std::env::set_var("PYRUS_CFG_TEST_SECRET", "s3cret");
         let cases = [
             ("[bots.a]\nplugin = \"a.wasm\"\n", "bots.a.secret"),
             (
@@ -697,6 +902,32 @@ mod tests {
                 "defaults.max_concurrency",
             ),
             ("[defaults]\nfuel = 0\n", "defaults.fuel"),
+            (
+                "[defaults]\ndedup_window_s = 86401\n",
+                "defaults.dedup_window_s",
+            ),
+            ("[defaults]\nmode = \"later\"\n", "defaults.mode"),
+            ("[defaults]\npyrus_login = \"bot@x\"\n", "defaults.pyrus_login"),
+            (
+                "[defaults]\npyrus_api_bases = [\"ftp://x\"]\n",
+                "defaults.pyrus_api_bases",
+            ),
+            (
+                "[bots.a]\nplugin = \"a.wasm\"\nsecret = { env = \"PYRUS_CFG_TEST_SECRET\" }\nmode = \"async\"\npyrus_login = \"bot@x\"\n",
+                "bots.a.pyrus_security_key",
+            ),
+            (
+                "[bots.a]\nplugin = \"a.wasm\"\nsecret = { env = \"PYRUS_CFG_TEST_SECRET\" }\nmode = \"async\"\nasync_timeout_ms = 0\n",
+                "bots.a.async_timeout_ms",
+            ),
+            (
+                "[extensions.a]\nplugin = \"a.wasm\"\nsecret = { env = \"PYRUS_CFG_TEST_SECRET\" }\nmode = \"async\"\n",
+                "extensions.a.mode",
+            ),
+            (
+                "[extensions.a]\nplugin = \"a.wasm\"\nsecret = { env = \"PYRUS_CFG_TEST_SECRET\" }\ndedup_window_s = 5\n",
+                "extensions.a.dedup_window_s",
+            ),
             (
                 "[runtime]\nmax_wasm_stack_kb = 8\n",
                 "runtime.max_wasm_stack_kb",
@@ -792,6 +1023,44 @@ mod tests {
         let e = parse("[store]\nbackend = \"redis\"\nurl = { env = \"PYRUS_CFG_UNSET_URL\" }\n")
             .unwrap_err();
         assert_eq!(e.key, "store.url");
+    }
+
+    #[test]
+    fn async_bots_read_their_policy_and_the_security_key_never_shows() {
+        std::env::set_var("PYRUS_CFG_BOT_KEY", "bot-key-value");
+        std::env::set_var("PYRUS_CFG_TEST_SECRET", "s3cret");
+        let c = parse(
+            r#"
+            [defaults]
+            dedup_window_s = 30
+            pyrus_api_bases = ["http://127.0.0.1:9/v4"]
+            [bots.a]
+            plugin = "a.wasm"
+            secret = { env = "PYRUS_CFG_TEST_SECRET" }
+            mode = "async"
+            async_timeout_ms = 120000
+            pyrus_login = "bot@x"
+            pyrus_security_key = { env = "PYRUS_CFG_BOT_KEY" }
+            [bots.b]
+            plugin = "a.wasm"
+            secret = { env = "PYRUS_CFG_TEST_SECRET" }
+            "#,
+        )
+        .unwrap();
+        let a = &c.bots[&PluginName::new("a").unwrap()];
+        let Mode::Async(policy) = &a.mode else {
+            panic!("bots.a is async")
+        };
+        assert_eq!(policy.timeout, Duration::from_secs(120));
+        assert_eq!(policy.api_bases, ["http://127.0.0.1:9/v4/"]);
+        assert_eq!(a.dedup.window, Duration::from_secs(30));
+        assert!(policy.base_for(Some("http://127.0.0.1:9/v4/")).is_ok());
+        assert!(policy
+            .base_for(Some("https://evil.example.com/v4/"))
+            .is_err());
+        let b = &c.bots[&PluginName::new("b").unwrap()];
+        assert!(matches!(b.mode, Mode::Sync));
+        assert!(!format!("{c:?}").contains("bot-key-value"));
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod cache;
 pub mod capabilities;
 pub mod compiler;
 pub mod config;
+pub mod delivery;
 pub mod host;
 pub mod log_writer;
 pub mod names;

@@ -32,6 +32,10 @@ pub struct Loaded {
     pub plugin: Plugin,
     pub secret: Arc<Secret>,
     pub settings: Option<String>,
+    /// Bots: how retries of a call are recognised (`dedup_window_s`).
+    pub dedup: crate::delivery::DedupPolicy,
+    /// Bots: answered in the webhook, or queued (`mode`).
+    pub mode: crate::delivery::Mode,
     /// SHA-1 of the wasm bytes this version was built from.
     pub hash: String,
     /// When this version (these bytes) was first loaded.
@@ -378,6 +382,8 @@ fn link(
         plugin,
         secret: entry.secret.clone(),
         settings: entry.settings.clone(),
+        dedup: entry.dedup,
+        mode: entry.mode.clone(),
         hash,
         loaded_at,
         load_count,

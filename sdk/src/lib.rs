@@ -65,6 +65,7 @@
 pub mod bindings;
 pub mod bot;
 mod call;
+pub mod delivery;
 pub mod extension;
 mod headers;
 pub mod http;

@@ -649,3 +649,57 @@ fn reply(result: Result<ureq::Response, ureq::Error>) -> Reply {
         body,
     }
 }
+
+/// A `redis-server` on a free port, without persistence, stopped on drop.
+pub struct Redis {
+    child: Child,
+    pub url: String,
+    pub port: u16,
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn redis() -> Option<Redis> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    redis_on(port)
+}
+
+/// A `redis-server` on `port`, or None (the test skips) where none is installed.
+pub fn redis_on(port: u16) -> Option<Redis> {
+    if Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var_os("PYRUS_REQUIRE_REDIS").is_none(),
+            "PYRUS_REQUIRE_REDIS is set but redis-server is not installed"
+        );
+        eprintln!("SKIPPED: no redis-server on PATH (Debian: apt-get install redis-server)");
+        return None;
+    }
+    let child = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start redis-server");
+    wait_until("redis-server listens", Duration::from_secs(10), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    Some(Redis {
+        child,
+        url: format!("redis://127.0.0.1:{port}/0"),
+        port,
+    })
+}

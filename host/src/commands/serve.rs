@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use pyrus_host::capabilities::keyvalue::StoreBackend;
 use pyrus_host::config::Config;
+use pyrus_host::delivery::{Deliveries, Mode};
 use pyrus_host::host::Host;
 use pyrus_host::reload::Reloader;
 use pyrus_host::server::{self, AppState};
@@ -48,13 +50,37 @@ pub fn serve(config_path: PathBuf) -> anyhow::Result<ExitCode> {
         Some(tls) => Some(server::tls::server_config(tls)?),
         None => None,
     };
+    // The delivery records live in the `[store]` backend when the host has one: Redis
+    // whenever it is configured (several hosts), the redb file when some plugin opened it.
+    let store_open = host.runtime.capabilities().keyvalue.store().is_some()
+        || matches!(
+            config.capabilities.keyvalue.backend,
+            StoreBackend::Redis { .. }
+        );
+    let any_async = config
+        .bots
+        .values()
+        .any(|b| matches!(b.mode, Mode::Async(_)));
+    let deliveries = rt
+        .block_on(async {
+            match any_async {
+                true => Deliveries::open_with_queue(&config.capabilities.keyvalue).await,
+                false => Deliveries::open(&config.capabilities.keyvalue, store_open).await,
+            }
+        })
+        .context("cannot open the delivery records and queue")?;
+    tracing::info!(
+        backend = deliveries.backend(),
+        "retry de-duplication records"
+    );
     let metrics = server::metrics::install().context("cannot install the metrics recorder")?;
     let state = Arc::new(
         AppState::new(host.runtime, host.registry, config.server.max_body_bytes)
             .with_metrics(metrics)
             .with_body_timeout(config.server.body_timeout)
             .with_admin_token(config.admin_token.clone())
-            .with_tls(tls.is_some()),
+            .with_tls(tls.is_some())
+            .with_deliveries(deliveries),
     );
     let reloader = Reloader::new(&config, state.clone(), host.cache, compiler);
     let grace = config.server.shutdown_grace;
@@ -63,6 +89,9 @@ pub fn serve(config_path: PathBuf) -> anyhow::Result<ExitCode> {
     ignore_file_size_signal();
     rt.block_on(async move {
         server::compiling::finish_in_background(&state, &state.registry.load(), cached);
+        if let Some(queue) = state.deliveries.queue.clone() {
+            tokio::spawn(pyrus_host::delivery::worker::run(state.clone(), queue));
+        }
         let listener = tokio::net::TcpListener::bind(config.server.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.server.listen))?;

@@ -85,9 +85,14 @@ impl Runtime {
         &self,
         sandbox: &Sandbox,
         admission: Admission,
+        timeout: std::time::Duration,
+        delivery: super::DeliveryMode,
         body: impl AsyncFnOnce(&mut Store<CallState>) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
-        let limits = &sandbox.limits;
+        let limits = &Limits {
+            timeout,
+            ..sandbox.limits.clone()
+        };
         let caps = self.capabilities.states(&sandbox.grants);
         let turn = Arc::new(Turn::default());
         let started = std::time::Instant::now();
@@ -100,6 +105,7 @@ impl Runtime {
             turn.clone(),
             deadline,
         );
+        store.data_mut().delivery = delivery;
         let call = self.scheduler.run(&sandbox.account, turn, body(&mut store));
         let outcome = tokio::time::timeout(limits.timeout, call).await;
         store.data().caps.finish();

@@ -21,7 +21,9 @@ use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime::Engine;
 
 use crate::capabilities::Capabilities;
-pub use contract::{CallInfo, InboundRequest, InboundResponse, Method, Reply, Request};
+pub use contract::{
+    CallInfo, DeliveryMode, InboundRequest, InboundResponse, Method, Reply, Request,
+};
 pub use error::{CallError, LoadError};
 pub use plugin::Plugin;
 

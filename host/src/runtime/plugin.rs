@@ -7,7 +7,7 @@ use std::sync::Arc;
 use wasmtime::component::{Component, InstancePre};
 
 use super::call::{check, Admission, ReplyShape, Sandbox};
-use super::contract::{Adapter, CallInfo, Reply, Request};
+use super::contract::{Adapter, CallInfo, DeliveryMode, Reply, Request};
 use super::error::{CallError, LoadError};
 use super::limits::Limits;
 use super::state::CallState;
@@ -83,16 +83,45 @@ impl Plugin {
         info: CallInfo,
         request: Request,
     ) -> Result<Reply, CallError> {
+        let timeout = self.sandbox.limits.timeout;
+        self.call_queued(
+            runtime,
+            admission,
+            info,
+            request,
+            timeout,
+            DeliveryMode::Sync,
+        )
+        .await
+    }
+
+    /// Like [`Plugin::call`], with its own time limit and delivery mode (an async bot's
+    /// run from the queue).
+    pub async fn call_queued(
+        &self,
+        runtime: &Runtime,
+        admission: Admission,
+        info: CallInfo,
+        request: Request,
+        timeout: std::time::Duration,
+        delivery: DeliveryMode,
+    ) -> Result<Reply, CallError> {
         let shape = match request {
             Request::Bot(_) => ReplyShape::Object,
             _ => ReplyShape::Any,
         };
         let (pre, adapter) = (&self.pre, &self.adapter);
         let result = runtime
-            .run_call(&self.sandbox, admission, async move |store| {
-                let instance = pre.instantiate_async(&mut *store).await?;
-                adapter.call(store, instance, &info, &request).await
-            })
+            .run_call(
+                &self.sandbox,
+                admission,
+                timeout,
+                delivery,
+                async move |store| {
+                    let instance = pre.instantiate_async(&mut *store).await?;
+                    adapter.call(store, instance, &info, &request).await
+                },
+            )
             .await?;
         check(result, shape, &self.sandbox.limits)
     }

@@ -21,6 +21,8 @@ pub struct CallState {
     pub(crate) limiter: MemoryLimiter,
     /// What this call may reach beyond answering, one state per capability.
     pub(crate) caps: States,
+    /// Where the call runs, for `pyrus:plugin/delivery`.
+    pub(crate) delivery: super::DeliveryMode,
 }
 
 impl CallData for CallState {
@@ -63,6 +65,7 @@ pub fn new_store(
         table: ResourceTable::new(),
         limiter: MemoryLimiter::new(limits.memory_bytes),
         caps,
+        delivery: super::DeliveryMode::Sync,
     };
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);

@@ -20,6 +20,7 @@ use super::charts::{self, Line};
 use super::overview::PluginView;
 use super::stats::{Recent, WINDOW_MINUTES};
 use super::AppState;
+use crate::delivery::job::{Job, JobId, QueueStats};
 use crate::names::Kind;
 use crate::registry::Loaded;
 use crate::secret::Secret;
@@ -49,9 +50,70 @@ pub async fn page(
     if let Some(trade) = trade_token(&state, &token, &query, "/admin") {
         return trade;
     }
-    match authorized(&token, &headers) {
-        true => Html(render(&state)).into_response(),
-        false => refused(),
+    if !authorized(&token, &headers) {
+        return refused();
+    }
+    let queue = queue_view(&state).await;
+    Html(render(&state, queue.as_ref())).into_response()
+}
+
+/// The async queue as the page shows it: counts and the parked jobs.
+struct QueueView {
+    stats: QueueStats,
+    parked: Vec<Job>,
+}
+
+/// Parked jobs listed at most.
+const PARKED_SHOWN: usize = 100;
+
+async fn queue_view(state: &AppState) -> Option<QueueView> {
+    let queue = state.deliveries.queue.as_ref()?;
+    let stats = state.deliveries.queue_stats().await?;
+    let parked = queue.parked(PARKED_SHOWN).await.unwrap_or_default();
+    Some(QueueView { stats, parked })
+}
+
+/// `POST /admin/jobs/{id}/replay`: puts a parked job back in the queue. A POST with the
+/// admin token (bearer, or the session cookie, which is `SameSite=Strict` so other sites
+/// cannot send it), never a GET link.
+pub async fn replay(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<u64>,
+    headers: HeaderMap,
+) -> Response {
+    if state.admin_token.load().is_none() {
+        return (
+            StatusCode::NOT_FOUND,
+            "the admin page is off: set [admin] token\n",
+        )
+            .into_response();
+    }
+    if !is_admin(&state, &headers) {
+        return refused();
+    }
+    let Some(queue) = &state.deliveries.queue else {
+        return (
+            StatusCode::NOT_FOUND,
+            "no bot is async: there is no queue\n",
+        )
+            .into_response();
+    };
+    match queue.replay(JobId(id)).await {
+        Ok(true) => {
+            tracing::info!(job = id, "parked job replayed from the admin page");
+            state.deliveries.wake_workers();
+            // The page's button goes back to the page; a script gets a plain answer.
+            let from_form = headers.get(header::CONTENT_TYPE).is_some_and(|v| {
+                v.as_bytes()
+                    .starts_with(b"application/x-www-form-urlencoded")
+            });
+            match from_form {
+                true => (StatusCode::SEE_OTHER, [(header::LOCATION, "/admin")]).into_response(),
+                false => (StatusCode::OK, format!("job {id} replayed\n")).into_response(),
+            }
+        }
+        Ok(false) => (StatusCode::NOT_FOUND, "no parked job with that id\n").into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")).into_response(),
     }
 }
 
@@ -216,7 +278,7 @@ fn same(token: &Secret, given: &str) -> bool {
     token.expose().ct_eq(given.as_bytes()).into()
 }
 
-fn render(state: &AppState) -> String {
+fn render(state: &AppState, queue: Option<&QueueView>) -> String {
     let registry = state.registry.load();
     let reload = state.reload_status.lock().unwrap().clone();
     let mut html = String::with_capacity(8 * 1024);
@@ -268,8 +330,42 @@ fn render(state: &AppState) -> String {
     if reload.history.is_empty() {
         html.push_str("<tr><td colspan=\"4\">No reload since the start.</td></tr>\n");
     }
-    html.push_str("</table>\n</main></body></html>\n");
+    html.push_str("</table>\n");
+    if let Some(queue) = queue {
+        queue_section(&mut html, queue);
+    }
+    html.push_str("</main></body></html>\n");
     html
+}
+
+/// Counts, and each parked job with why and a replay button (never the body or token).
+fn queue_section(html: &mut String, queue: &QueueView) {
+    let stats = &queue.stats;
+    let _ = writeln!(
+        html,
+        "<h2>Async queue</h2>\n<p id=\"queue\">{} waiting or running · oldest {} s · <span class=\"{}\">{} parked</span></p>",
+        stats.depth,
+        stats.oldest_age_s,
+        if stats.parked > 0 { "bad" } else { "ok" },
+        stats.parked,
+    );
+    if queue.parked.is_empty() {
+        return;
+    }
+    html.push_str("<table id=\"parked\"><tr><th>Job</th><th>Bot</th><th>Task</th><th>Accepted</th><th>Why parked</th><th></th></tr>\n");
+    for job in &queue.parked {
+        let accepted = std::time::UNIX_EPOCH + Duration::from_millis(job.accepted_ms);
+        let _ = writeln!(
+            html,
+            "<tr class=\"job\"><td>{id}</td><td>{bot}</td><td>{task}</td><td>{at}</td><td>{why}</td><td><form method=\"post\" action=\"/admin/jobs/{id}/replay\"><button>Replay</button></form></td></tr>",
+            id = job.id,
+            bot = escape(&job.bot),
+            task = job.task_id().map_or(String::new(), |t| t.to_string()),
+            at = date(accepted),
+            why = escape(job.parked.as_deref().unwrap_or_default()),
+        );
+    }
+    html.push_str("</table>\n");
 }
 
 /// The `<head>` every admin page shares: style, and the refresh. With JavaScript the page

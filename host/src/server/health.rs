@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::reloads::ReloadStatus;
 use super::AppState;
+use crate::delivery::job::QueueStats;
 use crate::names::Kind;
 use crate::registry::{Loaded, Registry};
 
@@ -28,6 +29,8 @@ pub struct Health {
     /// Why each plugin that failed its last load failed, by config key (`bots.hello`).
     load_errors: std::collections::BTreeMap<String, String>,
     reload: ReloadStatus,
+    /// The async queue's counts, when some bot is async.
+    queue: Option<QueueStats>,
 }
 
 /// What anyone may see.
@@ -40,6 +43,8 @@ struct Summary {
     failed: usize,
     /// Plugins still compiling in the background.
     compiling: usize,
+    /// The async queue's counts, when some bot is async.
+    queue: Option<QueueStats>,
     details: &'static str,
 }
 
@@ -73,6 +78,7 @@ pub async fn healthz(State(state): State<Arc<AppState>>, headers: HeaderMap) -> 
         (0, _) => "compiling",
         _ => "degraded",
     };
+    let queue = state.deliveries.queue_stats().await;
     if !super::admin::is_admin(&state, &headers) {
         return Json(Summary {
             status,
@@ -80,6 +86,7 @@ pub async fn healthz(State(state): State<Arc<AppState>>, headers: HeaderMap) -> 
             extensions: registry.plugins(Kind::Extension).count(),
             failed,
             compiling,
+            queue,
             details: "present the admin token (Authorization: Bearer) for details",
         })
         .into_response();
@@ -101,6 +108,7 @@ pub async fn healthz(State(state): State<Arc<AppState>>, headers: HeaderMap) -> 
             .collect(),
         load_errors: registry.errors().clone(),
         reload,
+        queue,
     })
     .into_response()
 }

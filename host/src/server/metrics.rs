@@ -52,6 +52,27 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
         "The worst delay so far between a call's deadline and the host ending it"
     );
     metrics::describe_counter!("pyrus_reloads_total", "Reloads of the config and plugins");
+    metrics::describe_gauge!(
+        "pyrus_queue_depth",
+        "Async jobs waiting or running (parked ones excluded)"
+    );
+    metrics::describe_gauge!(
+        "pyrus_queue_oldest_job_age_seconds",
+        metrics::Unit::Seconds,
+        "Age of the oldest async job waiting or running"
+    );
+    metrics::describe_gauge!(
+        "pyrus_queue_parked",
+        "Async jobs parked after too many failures, waiting for a replay"
+    );
+    metrics::describe_counter!(
+        "pyrus_jobs_total",
+        "Async job steps by outcome: posted, empty (nothing to post), failed (a run or post to retry), parked"
+    );
+    metrics::describe_counter!(
+        "pyrus_duplicates_answered_total",
+        "Deliveries of a bot call answered from an earlier delivery of the same call, without running the plugin"
+    );
     metrics::describe_counter!(
         "pyrus_reload_failures_total",
         "Reloads that failed or could not apply everything"
@@ -79,6 +100,13 @@ pub fn record_failure(kind: Kind, name: &str, outcome: &'static str) {
         "outcome" => outcome
     )
     .increment(1);
+}
+
+/// Counts a delivery answered without running the plugin, because an earlier delivery
+/// of the same call ran it (`mode`: `sync`).
+pub fn record_duplicate(bot: &str, mode: &'static str) {
+    metrics::counter!("pyrus_duplicates_answered_total", "bot" => bot.to_string(), "mode" => mode)
+        .increment(1);
 }
 
 /// Records a connection the host closed, and why.
@@ -119,6 +147,11 @@ pub async fn render(State(state): State<Arc<AppState>>) -> Response {
                 .set(p.plugin.sandbox.account.cpu_time().as_secs_f64());
         }
         metrics::gauge!("pyrus_plugins_loaded", "kind" => kind.as_str()).set(loaded as f64);
+    }
+    if let Some(stats) = state.deliveries.queue_stats().await {
+        metrics::gauge!("pyrus_queue_depth").set(stats.depth as f64);
+        metrics::gauge!("pyrus_queue_oldest_job_age_seconds").set(stats.oldest_age_s as f64);
+        metrics::gauge!("pyrus_queue_parked").set(stats.parked as f64);
     }
     (
         [(

@@ -50,6 +50,8 @@ pub struct AppState {
     pub started_at: SystemTime,
     /// Whether the host serves TLS (cookies are then `Secure`).
     pub tls: bool,
+    /// Retry de-duplication of bot calls, in the `[store]` backend or in memory.
+    pub deliveries: Arc<crate::delivery::Deliveries>,
 }
 
 impl AppState {
@@ -65,7 +67,14 @@ impl AppState {
             metrics: None,
             started_at: SystemTime::now(),
             tls: false,
+            deliveries: Arc::new(crate::delivery::Deliveries::in_memory()),
         }
+    }
+
+    /// Keeps retry de-duplication records in `deliveries` (the `[store]` backend).
+    pub fn with_deliveries(mut self, deliveries: crate::delivery::Deliveries) -> Self {
+        self.deliveries = Arc::new(deliveries);
+        self
     }
 
     /// Serves `/metrics` from this recorder.
@@ -118,6 +127,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/admin", get(admin::page))
         .route("/admin/plugins/{kind}/{name}", get(admin::plugin_page))
         .route("/admin/api/plugins", get(admin::api_plugins))
+        .route("/admin/jobs/{id}/replay", post(admin::replay))
         .fallback(|| async { error::ApiError::not_found("no such route") })
         .with_state(state)
 }

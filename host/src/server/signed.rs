@@ -21,8 +21,11 @@ use tracing::Instrument;
 
 use super::error::ApiError;
 use super::webhook::{self, Failure};
-use super::{body, compiling, AppState};
+use super::{body, compiling, metrics, AppState};
+use crate::delivery::queue::{Enqueued, NewJob};
+use crate::delivery::{Answered, AsyncPolicy, DeliveryKey, Mode};
 use crate::names::Kind;
+use crate::registry::Loaded;
 use crate::retry::{self, Attempt};
 use crate::runtime::{Method, Reply, Request};
 use crate::text;
@@ -146,6 +149,17 @@ impl Call<'_> {
         let unsigned_ok = method == Some(Method::Pulse);
         webhook::verify(self.headers, &plugin.secret, &bytes, unsigned_ok)?;
         let text = webhook::utf8(bytes)?;
+        if let (None, Mode::Async(policy)) = (method, &plugin.mode) {
+            drop(admission);
+            return self.accept(plugin, policy, text).await;
+        }
+        // Bots' retries are recognised by the call they repeat (`crate::delivery`).
+        let dedup = match method {
+            None if plugin.dedup.enabled() => {
+                Some((DeliveryKey::of_bot_call(&plugin.name, &text), plugin.dedup))
+            }
+            _ => None,
+        };
         let request = match method {
             None => {
                 if let Some(task_id) = peek_task_id(&text)? {
@@ -163,17 +177,114 @@ impl Call<'_> {
         let called = plugin
             .plugin
             .call(&self.state.runtime, admission, info, request);
-        match called.await {
-            Ok(Reply::Json(json)) => Ok(webhook::reply(json)),
-            Ok(Reply::Inbound(_)) => Err(webhook::call_failure(
-                &what(),
-                crate::runtime::CallError::InvalidReply("an inbound response to a webhook".into()),
-                StatusCode::INTERNAL_SERVER_ERROR,
+        let run = async {
+            match called.await {
+                Ok(Reply::Json(json)) => Ok(json),
+                Ok(Reply::Inbound(_)) => Err(webhook::call_failure(
+                    &what(),
+                    crate::runtime::CallError::InvalidReply(
+                        "an inbound response to a webhook".into(),
+                    ),
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                )),
+                Err(e) => Err(webhook::call_failure(
+                    &what(),
+                    e,
+                    plugin_error_status(self.kind),
+                )),
+            }
+        };
+        let Some((key, policy)) = dedup else {
+            return run.await.map(webhook::reply);
+        };
+        let timeout = plugin.plugin.sandbox.limits.timeout;
+        match self.state.deliveries.once(key, policy, timeout, run).await {
+            Ok(Answered::Ran(answer)) => answer.map(webhook::reply),
+            Ok(Answered::Duplicate(answer)) => {
+                tracing::info!(
+                    dedup = "replayed",
+                    "answered with an earlier delivery's answer"
+                );
+                metrics::record_duplicate(self.name, "sync");
+                Ok(webhook::reply(answer))
+            }
+            Err(e) => Err(Failure::new(
+                "duplicate_in_progress",
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "delivery_in_progress",
+                    e.to_string(),
+                ),
             )),
-            Err(e) => Err(webhook::call_failure(
-                &what(),
-                e,
-                plugin_error_status(self.kind),
+        }
+    }
+}
+
+impl Call<'_> {
+    /// Async mode: queues the call durably and answers an empty 200 at once; a worker runs
+    /// the plugin and posts its reply as a comment. A retry of a queued call is answered
+    /// the same without being queued again.
+    async fn accept(
+        &self,
+        plugin: &Loaded,
+        policy: &AsyncPolicy,
+        text: String,
+    ) -> Result<Response, Failure> {
+        #[derive(serde::Deserialize)]
+        struct Fields {
+            api_url: Option<String>,
+        }
+        let task_id = peek_task_id(&text)?;
+        let refuse = |code: &'static str, message: String| {
+            Failure::bad_request(ApiError::new(StatusCode::BAD_REQUEST, code, message))
+        };
+        let Some(task_id) = task_id else {
+            return Err(refuse(
+                "missing_task_id",
+                "an async bot's reply is posted on the call's task: the body has no task_id".into(),
+            ));
+        };
+        tracing::Span::current().record("task_id", tracing::field::display(&task_id));
+        let fields: Fields = webhook::parse_json_object(&text)?;
+        if let Err(e) = policy.base_for(fields.api_url.as_deref()) {
+            return Err(refuse("api_url_not_allowed", e.to_string()));
+        }
+        let job = NewJob {
+            bot: plugin.name.to_string(),
+            key: DeliveryKey::of_bot_call(&plugin.name, &text),
+            body: text,
+            user_agent: self
+                .headers
+                .get(axum::http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| crate::text::sanitize(v, 200).into_owned()),
+            window: plugin.dedup.window.max(std::time::Duration::from_secs(1)),
+        };
+        match self.state.deliveries.accept(job).await {
+            Ok(Enqueued::New(id)) => {
+                tracing::info!(job = id.0, "queued");
+                Ok(webhook::reply(None))
+            }
+            Ok(Enqueued::Duplicate) => {
+                tracing::info!(dedup = "already_queued", "a delivery of an accepted call");
+                metrics::record_duplicate(self.name, "async");
+                Ok(webhook::reply(None))
+            }
+            Ok(Enqueued::Full) => Err(Failure::new(
+                "queue_full",
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "queue_full",
+                    "the queue holds its most jobs; Pyrus will retry",
+                ),
+            )),
+            Err(e) => Err(Failure::new(
+                "queue_unavailable",
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "queue_unavailable",
+                    format!("the call could not be queued: {e}"),
+                ),
             )),
         }
     }

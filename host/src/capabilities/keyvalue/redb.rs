@@ -21,13 +21,17 @@ pub struct RedbBackend {
 /// The open database, or none after an I/O failure. redb refuses every operation after one
 /// (`PreviousIo`) until the file is closed and opened again, which also repairs it: a full
 /// disk that frees up must not need a restart of the host.
-struct StoreFile {
+///
+/// One per file and process ([`StoreFile::shared`]): the plugin store and the delivery
+/// records (`crate::delivery`) live in the same file, and redb locks a file to one open
+/// database.
+pub(crate) struct StoreFile {
     path: PathBuf,
     db: Mutex<Option<Arc<Database>>>,
 }
 
 /// Why a transaction failed: the plugin's fault (a quota, a counter) or the storage's.
-enum Fail {
+pub(crate) enum Fail {
     Kv(KvError),
     Storage(Box<redb::Error>),
 }
@@ -38,11 +42,31 @@ impl From<KvError> for Fail {
     }
 }
 
-fn storage(e: impl Into<redb::Error>) -> Fail {
+pub(crate) fn storage(e: impl Into<redb::Error>) -> Fail {
     Fail::Storage(Box::new(e.into()))
 }
 
 impl StoreFile {
+    /// The file at `path`, opened once per process whoever asks for it.
+    pub(crate) fn shared(path: &Path) -> Result<Arc<StoreFile>, KvError> {
+        static OPEN: Mutex<Vec<(PathBuf, std::sync::Weak<StoreFile>)>> = Mutex::new(Vec::new());
+        let mut open_files = OPEN.lock().unwrap_or_else(|e| e.into_inner());
+        open_files.retain(|(_, file)| file.strong_count() > 0);
+        if let Some(file) = open_files
+            .iter()
+            .find(|(p, _)| p == path)
+            .and_then(|(_, f)| f.upgrade())
+        {
+            return Ok(file);
+        }
+        let file = Arc::new(StoreFile {
+            path: path.to_path_buf(),
+            db: Mutex::new(Some(Arc::new(open(path)?))),
+        });
+        open_files.push((path.to_path_buf(), Arc::downgrade(&file)));
+        Ok(file)
+    }
+
     /// The database, opened again first if an I/O failure closed it. Runs on a blocking
     /// thread: opening after a failure repairs the file.
     fn database(&self) -> Result<Arc<Database>, KvError> {
@@ -58,7 +82,10 @@ impl StoreFile {
 
     /// Runs `work` on the database; an I/O failure closes it, so that the next operation
     /// opens it again (once the last operation on the failed one is done).
-    fn run<T>(&self, work: impl FnOnce(&Database) -> Result<T, Fail>) -> Result<T, KvError> {
+    pub(crate) fn run<T>(
+        &self,
+        work: impl FnOnce(&Database) -> Result<T, Fail>,
+    ) -> Result<T, KvError> {
         let db = self.database()?;
         match work(&db) {
             Ok(value) => Ok(value),
@@ -100,12 +127,8 @@ fn open(path: &Path) -> Result<Database, KvError> {
 impl RedbBackend {
     /// Opens (or creates) the store file, creating its folder.
     pub fn open(path: &Path) -> Result<RedbBackend, KvError> {
-        let db = open(path)?;
         Ok(RedbBackend {
-            file: Arc::new(StoreFile {
-                path: path.to_path_buf(),
-                db: Mutex::new(Some(Arc::new(db))),
-            }),
+            file: StoreFile::shared(path)?,
         })
     }
 

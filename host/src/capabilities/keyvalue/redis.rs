@@ -70,49 +70,7 @@ return text
 impl RedisBackend {
     /// Connects to `url` (`redis://host:port/db`) and checks the server answers.
     pub async fn connect(url: &str) -> Result<RedisBackend, KvError> {
-        let fail = |e: redis::RedisError| {
-            // The URL may hold a password: name the host only.
-            KvError::Backend(format!("cannot connect to Redis at {}: {e}", redacted(url)))
-        };
-        let client = redis::Client::open(url).map_err(fail)?;
-        // One direct attempt first, for a prompt and precise error at start (the manager
-        // would keep retrying with backoff).
-        let no_answer =
-            || KvError::Backend(format!("no answer from Redis at {} in 5 s", redacted(url)));
-        let mut probe = tokio::time::timeout(
-            Duration::from_secs(5),
-            client.get_multiplexed_async_connection(),
-        )
-        .await
-        .map_err(|_| no_answer())?
-        .map_err(fail)?;
-        let _: String = redis::cmd("PING")
-            .query_async(&mut probe)
-            .await
-            .map_err(fail)?;
-        // Fail fast at start rather than retrying for minutes; later, a lost connection is
-        // re-established in the background, and each operation is bounded.
-        // Every limit here is below the host's bound on one operation: the client must see its
-        // own errors (they are what make it reconnect), not be cut off first.
-        let config = ConnectionManagerConfig::new()
-            .set_number_of_retries(1)
-            .set_factor(50)
-            .set_max_delay(200)
-            .set_connection_timeout(Duration::from_secs(1))
-            .set_response_timeout(Duration::from_secs(1));
-        let mut connection = tokio::time::timeout(
-            Duration::from_secs(20),
-            ConnectionManager::new_with_config(client, config),
-        )
-        .await
-        .map_err(|_| {
-            KvError::Backend(format!("no answer from Redis at {} in 20 s", redacted(url)))
-        })?
-        .map_err(fail)?;
-        let _: String = redis::cmd("PING")
-            .query_async(&mut connection)
-            .await
-            .map_err(fail)?;
+        let connection = connect(url).await?;
         Ok(RedisBackend {
             connection,
             set: Script::new(SET),
@@ -120,6 +78,54 @@ impl RedisBackend {
             increment: Script::new(INCREMENT),
         })
     }
+}
+
+/// A connection to `url` (`redis://host:port/db`) that reconnects on its own, once the
+/// server answered a first PING. The plugin store and the delivery records
+/// (`crate::delivery`) each hold one.
+pub(crate) async fn connect(url: &str) -> Result<ConnectionManager, KvError> {
+    let fail = |e: redis::RedisError| {
+        // The URL may hold a password: name the host only.
+        KvError::Backend(format!("cannot connect to Redis at {}: {e}", redacted(url)))
+    };
+    let client = redis::Client::open(url).map_err(fail)?;
+    // One direct attempt first, for a prompt and precise error at start (the manager
+    // would keep retrying with backoff).
+    let no_answer =
+        || KvError::Backend(format!("no answer from Redis at {} in 5 s", redacted(url)));
+    let mut probe = tokio::time::timeout(
+        Duration::from_secs(5),
+        client.get_multiplexed_async_connection(),
+    )
+    .await
+    .map_err(|_| no_answer())?
+    .map_err(fail)?;
+    let _: String = redis::cmd("PING")
+        .query_async(&mut probe)
+        .await
+        .map_err(fail)?;
+    // Fail fast at start rather than retrying for minutes; later, a lost connection is
+    // re-established in the background, and each operation is bounded.
+    // Every limit here is below the host's bound on one operation: the client must see its
+    // own errors (they are what make it reconnect), not be cut off first.
+    let config = ConnectionManagerConfig::new()
+        .set_number_of_retries(1)
+        .set_factor(50)
+        .set_max_delay(200)
+        .set_connection_timeout(Duration::from_secs(1))
+        .set_response_timeout(Duration::from_secs(1));
+    let mut connection = tokio::time::timeout(
+        Duration::from_secs(20),
+        ConnectionManager::new_with_config(client, config),
+    )
+    .await
+    .map_err(|_| KvError::Backend(format!("no answer from Redis at {} in 20 s", redacted(url))))?
+    .map_err(fail)?;
+    let _: String = redis::cmd("PING")
+        .query_async(&mut connection)
+        .await
+        .map_err(fail)?;
+    Ok(connection)
 }
 
 /// `redis://user:password@host:6379/0` → `redis://host:6379/0`.

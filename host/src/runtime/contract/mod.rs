@@ -374,11 +374,27 @@ async fn call_inbound(
 
 /// Adds the contract's own interfaces to the linker: `types` holds only types, but a
 /// component imports it as an instance, so every version's must exist.
-pub fn link<T>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+pub fn link(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
     for version in VERSIONS {
         linker.instance(&format!("pyrus:plugin/types@{version}"))?;
     }
+    // `delivery`, an optional import of 0.2.0 bots.
+    linker
+        .instance(&format!("pyrus:plugin/delivery@{}", v0_2::VERSION))?
+        .func_wrap("current-mode", |store, (): ()| Ok((store.data().delivery,)))?;
     Ok(())
+}
+
+/// Where a call runs (`delivery.mode`): in the webhook, or from the async queue.
+#[derive(ComponentType, Lift, Lower, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[component(enum)]
+#[repr(u8)]
+pub enum DeliveryMode {
+    #[default]
+    #[component(name = "sync")]
+    Sync,
+    #[component(name = "queued")]
+    Queued,
 }
 
 #[cfg(test)]

@@ -103,6 +103,33 @@ fn behave(function: &str, info: CallInfo, request: String) -> Reply {
             std::thread::sleep(std::time::Duration::from_secs(2));
             Ok(Some(r#"{"text":"slow but done"}"#.to_string()))
         }
+        // Counts its runs in its store, takes 1.5 s, and answers which run and attempt it
+        // was: what tells a replayed answer from a second run.
+        "slow-count" => {
+            let store = pyrus_plugin_sdk::store::Store::open("default").map_err(store_error)?;
+            let run = store.increment("runs", 1).map_err(store_error)?;
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            Ok(Some(text_reply(&format!(
+                "run {run} attempt {}",
+                info.attempt
+            ))))
+        }
+        // Counts its runs; the first one fails (500), later ones answer which run they were.
+        "flaky-count" => {
+            let store = pyrus_plugin_sdk::store::Store::open("default").map_err(store_error)?;
+            let run = store.increment("runs", 1).map_err(store_error)?;
+            if run == 1 {
+                return Err(PluginError {
+                    code: "first_run_fails".into(),
+                    message: "the first run fails on purpose".into(),
+                    status: None,
+                });
+            }
+            Ok(Some(text_reply(&format!(
+                "run {run} attempt {}",
+                info.attempt
+            ))))
+        }
         // Fills its store with 10 KiB values until the host refuses; answers the refusal.
         "kv-fill" => {
             let store = pyrus_plugin_sdk::store::Store::open("default").map_err(store_error)?;
@@ -270,6 +297,10 @@ fn behave(function: &str, info: CallInfo, request: String) -> Reply {
                     "max_attempts": info.max_attempts,
                     "user_agent": info.user_agent,
                     "settings": info.settings,
+                    "delivery": match pyrus_plugin_sdk::delivery::mode() {
+                        pyrus_plugin_sdk::delivery::Mode::Sync => "sync",
+                        pyrus_plugin_sdk::delivery::Mode::Queued => "queued",
+                    },
                 })
                 .to_string(),
             ))

@@ -328,7 +328,8 @@ fn the_python_sdk_reaches_the_store_variables_and_outbound_http_in_the_host() {
         (
             "state",
             "probe_py.wasm",
-            "settings = \"state\"\nkey_value_stores = [\"default\"]",
+            // The same body twice on purpose: two runs, not a retry answered once.
+            "settings = \"state\"\nkey_value_stores = [\"default\"]\ndedup_window_s = 0",
         ),
         (
             "vars",

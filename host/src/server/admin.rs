@@ -410,15 +410,10 @@ fn row(
         (Some(e), None) => format!("{} · {} · {}", date(e.at), e.status, escape(&e.message)),
         (None, None) => String::new(),
     };
-    let marks: Vec<(usize, u32)> = (view.versions.iter())
-        .map(|v| (v.minute_index, v.version))
-        .collect();
-    let series = |f: &dyn Fn(&super::overview::MinuteView) -> Option<f64>| -> Vec<Option<f64>> {
-        view.minutes.iter().map(f).collect()
-    };
-    let calls = series(&|m| Some(f64::from(m.calls)));
-    let errors = series(&|m| Some(f64::from(m.errors)));
-    let p99 = series(&|m| m.p99_ms);
+    let marks = view.marks();
+    let calls = view.series(|m| Some(f64::from(m.calls)));
+    let errors = view.series(|m| Some(f64::from(m.errors)));
+    let p99 = view.series(|m| m.p99_ms);
     let spark = |kind: &'static str, values: &[Option<f64>], unit: &str| {
         charts::sparkline(kind, &Line { name: kind, values }, &marks, unit)
     };
@@ -447,7 +442,7 @@ fn row(
     );
 }
 
-fn date(t: SystemTime) -> String {
+pub(super) fn date(t: SystemTime) -> String {
     httpdate::fmt_http_date(t)
 }
 

@@ -78,6 +78,20 @@ pub struct PluginView {
     pub failures: Vec<FailureView>,
 }
 
+impl PluginView {
+    /// Where versions were loaded, for the charts: each one's minute index and number.
+    pub fn marks(&self) -> Vec<(usize, u32)> {
+        (self.versions.iter())
+            .map(|v| (v.minute_index, v.version))
+            .collect()
+    }
+
+    /// One value per minute, for a chart line.
+    pub fn series(&self, value: impl Fn(&MinuteView) -> Option<f64>) -> Vec<Option<f64>> {
+        self.minutes.iter().map(value).collect()
+    }
+}
+
 fn epoch_secs(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }

@@ -8,28 +8,23 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use super::admin::{escape, head};
 use super::charts::{chart, Line};
-use super::overview::{MinuteView, PluginView};
+use super::overview::PluginView;
 use crate::registry::Loaded;
 
 fn date(secs: u64) -> String {
-    httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(secs))
+    super::admin::date(UNIX_EPOCH + Duration::from_secs(secs))
 }
 
 pub fn render(loaded: &Loaded, view: &PluginView) -> String {
-    let marks: Vec<(usize, u32)> = (view.versions.iter())
-        .map(|v| (v.minute_index, v.version))
-        .collect();
-    let series = |f: fn(&MinuteView) -> Option<f64>| -> Vec<Option<f64>> {
-        view.minutes.iter().map(f).collect()
-    };
-    let calls = series(|m| Some(f64::from(m.calls)));
-    let errors = series(|m| Some(f64::from(m.errors)));
-    let p50 = series(|m| m.p50_ms);
-    let p95 = series(|m| m.p95_ms);
-    let p99 = series(|m| m.p99_ms);
+    let marks = view.marks();
+    let calls = view.series(|m| Some(f64::from(m.calls)));
+    let errors = view.series(|m| Some(f64::from(m.errors)));
+    let p50 = view.series(|m| m.p50_ms);
+    let p95 = view.series(|m| m.p95_ms);
+    let p99 = view.series(|m| m.p99_ms);
     // CPU per minute as a share of one core.
-    let cpu = series(|m| Some(m.cpu_ms / 600.0));
-    let memory = series(|m| m.peak_memory_mb);
+    let cpu = view.series(|m| Some(m.cpu_ms / 600.0));
+    let memory = view.series(|m| m.peak_memory_mb);
     let limits = &loaded.plugin.sandbox.limits;
     let name = escape(loaded.name.as_str());
     let mut html = format!(
@@ -43,7 +38,7 @@ pub fn render(loaded: &Loaded, view: &PluginView) -> String {
         version = loaded.load_count,
         sha = escape(&loaded.hash),
         contract = escape(&view.contract),
-        loaded_at = httpdate::fmt_http_date(loaded.loaded_at),
+        loaded_at = super::admin::date(loaded.loaded_at),
         path = escape(&loaded.path.display().to_string()),
         calls = view.calls_15m,
         errors = view.errors_15m,

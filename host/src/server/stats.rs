@@ -9,11 +9,12 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;
 
 use super::latency::Latencies;
+use crate::runtime::usage::minutes_since_epoch;
 
 /// How far back the admin table's sums look.
 pub const WINDOW_MINUTES: usize = 15;
@@ -305,12 +306,6 @@ impl CallStats {
             failures,
         }
     }
-}
-
-fn minutes_since_epoch(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() / 60)
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

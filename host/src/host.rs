@@ -47,7 +47,7 @@ impl Host {
         let (capabilities, capability_errors) =
             rt.block_on(Capabilities::open(&config.capabilities, config.grants()));
         let runtime = Arc::new(
-            Runtime::new(config.engine_settings(), capabilities)
+            Runtime::new(config.engine_settings(), capabilities, rt.handle().clone())
                 .context("cannot create the WebAssembly engine")?,
         );
         let cache = CompileCache::new(runtime.engine(), config.server.cache_dir.clone());

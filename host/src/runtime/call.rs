@@ -79,17 +79,18 @@ impl Runtime {
     /// Runs `body` with a fresh store for one admitted call, within the plugin's `sandbox`.
     ///
     /// `body` instantiates and calls the plugin, polled only while the scheduler gives it
-    /// a worker; the store is dropped afterwards, whatever happened, so no state survives
-    /// the call.
-    pub async fn run_call<R>(
+    /// a slot or a thread; the store is dropped afterwards, whatever happened, so no state
+    /// survives the call. At `timeout` the caller gets its answer at once; a call still
+    /// running then is dropped by the scheduler.
+    pub async fn run_call<R: Send + 'static>(
         &self,
         sandbox: &Sandbox,
         admission: Admission,
         timeout: std::time::Duration,
         delivery: super::DeliveryMode,
-        body: impl AsyncFnOnce(&mut Store<CallState>) -> wasmtime::Result<R>,
+        body: impl for<'s> FnOnce(&'s mut Store<CallState>) -> CallFuture<'s, R> + Send + 'static,
     ) -> Result<R, CallError> {
-        let limits = &Limits {
+        let limits = Limits {
             timeout,
             ..sandbox.limits.clone()
         };
@@ -99,47 +100,78 @@ impl Runtime {
         let deadline = started + limits.timeout;
         let mut store = new_store(
             &self.engine,
-            limits,
+            &limits,
             self.settings.fuel,
             caps,
             turn.clone(),
             deadline,
         );
         store.data_mut().delivery = delivery;
-        let call = self.scheduler.run(&sandbox.account, turn, body(&mut store));
-        let outcome = tokio::time::timeout(limits.timeout, call).await;
-        store.data().caps.finish();
-        let result = match outcome {
-            Err(_elapsed) => {
-                self.timeouts
-                    .record(started.elapsed().saturating_sub(limits.timeout));
-                Err(CallError::Timeout(limits.timeout))
-            }
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(err)) => {
-                let error = classify(&err, &store, limits);
-                if let CallError::Timeout(_) = error {
-                    self.timeouts
-                        .record(started.elapsed().saturating_sub(limits.timeout));
-                }
-                Err(error)
-            }
+        let mut call = Ended {
+            store: Some(store),
+            admission: Some(admission),
+            account: sandbox.account.clone(),
+            usage: sandbox.usage.clone(),
+            scheduler: self.scheduler.clone(),
         };
-        let memory = store.data().limiter.used_bytes();
-        sandbox.usage.record(sandbox.account.cpu_time(), memory);
-        // Giving back a large memory to the pool (resetting its pages) takes milliseconds
-        // that no epoch can interrupt: off the workers, so other calls do not wait for it.
-        // The admission is held until the instance's slot is free again.
-        if memory > DROP_OFF_WORKER_BYTES {
-            tokio::task::spawn_blocking(move || drop((store, admission)));
-        } else {
-            drop((store, admission));
+        let run = async move {
+            let store = call
+                .store
+                .as_mut()
+                .expect("the store lives until the call ends");
+            let outcome = body(store).await;
+            let result = outcome.map_err(|err| classify(&err, store, &limits));
+            // Resetting the instance's memory is work for this plugin's call: done in its
+            // slot or on its lane, and counted as its CPU, not left to the workers.
+            drop(call);
+            result
+        };
+        let outcome =
+            tokio::time::timeout(timeout, self.scheduler.run(&sandbox.account, turn, run)).await;
+        let result = outcome.unwrap_or(Err(CallError::Timeout(timeout)));
+        if let Err(CallError::Timeout(_)) = result {
+            self.timeouts
+                .record(started.elapsed().saturating_sub(timeout));
         }
         result
     }
 }
 
-/// Memory above which a store is dropped on a blocking thread rather than on a worker.
+/// A plugin call's future over its store, as `run_call` takes it.
+pub type CallFuture<'s, R> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = wasmtime::Result<R>> + Send + 's>>;
+
+/// What a call holds until it ends, whether it finished, failed or was dropped at its
+/// timeout: the capabilities report on the call, its usage is recorded, and its instance
+/// slot and admission are given back.
+struct Ended {
+    store: Option<Store<CallState>>,
+    admission: Option<Admission>,
+    account: Arc<super::scheduler::Account>,
+    usage: Arc<Usage>,
+    scheduler: Arc<super::scheduler::Scheduler>,
+}
+
+impl Drop for Ended {
+    fn drop(&mut self) {
+        let Some(store) = self.store.take() else {
+            return;
+        };
+        store.data().caps.finish();
+        let memory = store.data().limiter.used_bytes();
+        self.usage.record(self.account.cpu_time(), memory);
+        self.account.call_ended();
+        let admission = self.admission.take();
+        // Giving back a large memory to the pool (resetting its pages) takes milliseconds
+        // that nothing interrupts: on the long lane, so quick calls do not wait for it. The
+        // admission is held until the instance's slot is free again.
+        if memory > DROP_OFF_WORKER_BYTES && !super::scheduler::on_long_lane() {
+            (self.scheduler).run_long(&self.account, async move { drop((store, admission)) });
+        }
+    }
+}
+
+/// Memory above which a store is dropped on the long lane rather than in a quick slot.
 const DROP_OFF_WORKER_BYTES: usize = 8 << 20;
 
 fn classify(err: &wasmtime::Error, store: &Store<CallState>, limits: &Limits) -> CallError {

@@ -9,6 +9,7 @@ pub mod contract;
 pub mod engine;
 pub mod error;
 pub mod limits;
+pub mod os_sched;
 pub mod plugin;
 pub mod scheduler;
 pub mod state;
@@ -67,15 +68,17 @@ impl Lateness {
 }
 
 impl Runtime {
+    /// A runtime whose long-lane threads poll calls inside `tokio`'s context.
     pub fn new(
         settings: engine::EngineSettings,
         capabilities: Capabilities,
+        tokio: tokio::runtime::Handle,
     ) -> anyhow::Result<Runtime> {
         let engine = engine::new_engine(&settings)?;
         let ticker = engine::EpochTicker::start(&engine);
         let linker = linker(&engine)?;
         Ok(Runtime {
-            scheduler: Arc::new(scheduler::Scheduler::new(plugin_threads())),
+            scheduler: Arc::new(scheduler::Scheduler::new(plugin_threads(), tokio)),
             timeouts: Lateness::default(),
             engine,
             linker,

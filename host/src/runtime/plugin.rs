@@ -18,7 +18,8 @@ use crate::names::Kind;
 /// A plugin, compiled and pre-linked, ready to be instantiated per call.
 pub struct Plugin {
     pre: InstancePre<CallState>,
-    adapter: Adapter,
+    /// Shared with the calls running (each owns what it uses, to move between threads).
+    adapter: Arc<Adapter>,
     /// Whether the config lets inbound calls reach it (`inbound = true`).
     inbound: bool,
     pub sandbox: Sandbox,
@@ -50,7 +51,7 @@ impl Plugin {
         let pre = runtime.instantiate_pre(component, path)?;
         Ok(Plugin {
             pre,
-            adapter,
+            adapter: Arc::new(adapter),
             inbound,
             sandbox: Sandbox::new(limits, grants, previous.map(|p| &p.sandbox)),
         })
@@ -110,18 +111,14 @@ impl Plugin {
             Request::Bot(_) => ReplyShape::Object,
             _ => ReplyShape::Any,
         };
-        let (pre, adapter) = (&self.pre, &self.adapter);
+        let (pre, adapter) = (self.pre.clone(), self.adapter.clone());
         let result = runtime
-            .run_call(
-                &self.sandbox,
-                admission,
-                timeout,
-                delivery,
-                async move |store| {
+            .run_call(&self.sandbox, admission, timeout, delivery, move |store| {
+                Box::pin(async move {
                     let instance = pre.instantiate_async(&mut *store).await?;
                     adapter.call(store, instance, &info, &request).await
-                },
-            )
+                })
+            })
             .await?;
         check(result, shape, &self.sandbox.limits)
     }

@@ -1,41 +1,46 @@
-//! Fair sharing of the worker threads between plugins.
+//! Fair sharing of the cores between plugins.
 //!
 //! A call runs its WebAssembly inside the poll of its future; the epoch ticker makes a
 //! running call yield every tick ([`super::engine::EPOCH_TICK`]), and a host function that
 //! waits (a sleep, a store round trip, an outbound request) yields too. Tokio runs whatever
 //! is ready in FIFO order and knows nothing of plugins: with dozens of looping calls ready, a
-//! short call waits behind a slice of each. So a call must hold one of a few *slots* (as
-//! many as there are worker threads) to be polled, and gives it back whenever it stops. A
-//! call stopped by the epoch is not made ready again by tokio: it queues here ([`Turn`]),
-//! and so does a call that woke from a wait while every slot is taken.
+//! short call would wait behind a slice of each. And some work no epoch interrupts: a bulk
+//! memory instruction (a 100 MiB `memory.copy` takes tens of milliseconds), a host function,
+//! dropping a large store. So calls run in two lanes:
 //!
-//! When a slot frees, it goes to a waiting call in this order:
-//! 1. Calls that have used less than [`FRESH_BUDGET`] of CPU go before calls that have used
-//!    more (two levels of a multi-level feedback queue): a bot that answers in a
-//!    millisecond never waits behind plugins that loop, compute or copy for long.
-//! 2. Within a level, the call whose plugin has used the least CPU *recently*: each
-//!    plugin's CPU time decays with a half-life of [`HALF_LIFE`] (as the classic Unix
-//!    scheduler ages a process's CPU usage). A plugin's calls share one account, so a
-//!    plugin that keeps many calls running gets no more than one that runs one, and a
-//!    plugin that waited long enough (its usage decayed below the others') runs again.
+//! - **Quick**: a call starts in its caller's task on the async runtime's workers, polled
+//!   only while it holds one of a few *slots* (one per core). A call stopped by the epoch is
+//!   not made ready again by tokio: it queues here ([`Turn`]), and so does a call that woke
+//!   from a wait while every slot is taken.
+//! - **Long**: once a call has used [`FRESH_BUDGET`] of CPU (at its next stop), or from its
+//!   start when its plugin's recent calls used more than that each on average, it moves to
+//!   threads of its own (one per core) at nice [`LONG_NICE`]. The OS gives the cores to the
+//!   workers first (quick calls, reading requests, answering) and preempts a long call
+//!   wherever it is, even in the middle of an instruction no epoch interrupts; a long call
+//!   still gets about a tenth of a busy core, so it progresses.
+//!
+//! In each lane, a free slot (or thread) goes to the waiting call first in this order:
+//! 1. A plugin's oldest waiting call, once it has waited [`MAX_WAIT`], at most once per
+//!    `MAX_WAIT` per plugin: long calls make progress however many others arrive.
+//! 2. The call whose plugin has used the least CPU *recently*: each plugin's CPU time
+//!    decays with a half-life of [`HALF_LIFE`] (as the classic Unix scheduler ages a
+//!    process's CPU usage). A plugin's calls share one account, so a plugin that keeps many
+//!    calls running gets no more than one that runs one.
 //! 3. The oldest ticket.
 //!
-//! Except that a plugin's oldest waiting call, once it has waited [`MAX_WAIT`], goes first
-//! (oldest first), at most once per `MAX_WAIT` per plugin: long calls make progress (a
-//! slice per `MAX_WAIT` at least) however many fresh calls arrive, and a quick call waits
-//! behind at most one such slice per plugin, however many calls each plugin runs.
-//!
-//! The time a call holds a slot is its plugin's CPU use: exported per plugin in /metrics.
+//! The time a call is polled is its plugin's CPU use: exported per plugin in /metrics.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll, Waker};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
-/// The CPU a call may use and still go before calls that have used more.
+use tracing::Instrument;
+
+/// The CPU a call may use on the quick lane.
 pub const FRESH_BUDGET: Duration = Duration::from_millis(5);
 
 /// How long a call may wait for a slot before it goes ahead of every call that waited less.
@@ -57,6 +62,8 @@ pub struct Account {
 struct Recent {
     /// Nanoseconds of CPU, as of `at`.
     nanos: f64,
+    /// Calls ended, decaying like `nanos`.
+    calls: f64,
     at: Option<Instant>,
     /// When a call of this plugin last went first for having waited [`MAX_WAIT`].
     boosted: Option<Instant>,
@@ -74,12 +81,23 @@ impl Account {
 
     fn charge(&self, spent: Duration, now: Instant) {
         let mut r = self.recent.lock().unwrap_or_else(|e| e.into_inner());
-        let past = match r.at {
-            Some(at) => r.nanos * decay(now.saturating_duration_since(at)),
-            None => 0.0,
-        };
-        r.nanos = past + spent.as_nanos() as f64;
-        r.at = Some(now);
+        r.decay_to(now);
+        r.nanos += spent.as_nanos() as f64;
+    }
+
+    /// Counts a call of this plugin that ended.
+    pub fn call_ended(&self) {
+        let mut r = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        r.decay_to(Instant::now());
+        r.calls += 1.0;
+    }
+
+    /// Whether this plugin's recent calls used more than [`FRESH_BUDGET`] each on average
+    /// (a call still running counts as one): its next call starts on the long lane.
+    fn expects_long(&self) -> bool {
+        let r = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        // Both decay alike, so their ratio needs no decay.
+        r.nanos > FRESH_BUDGET.as_nanos() as f64 * r.calls.max(1.0)
     }
 
     /// Whether a call of this plugin may go first now for having waited (once per
@@ -93,6 +111,17 @@ impl Account {
     fn boosted(&self, now: Instant) {
         let mut r = self.recent.lock().unwrap_or_else(|e| e.into_inner());
         r.boosted = Some(now);
+    }
+}
+
+impl Recent {
+    fn decay_to(&mut self, now: Instant) {
+        if let Some(at) = self.at {
+            let left = decay(now.saturating_duration_since(at));
+            self.nanos *= left;
+            self.calls *= left;
+        }
+        self.at = Some(now);
     }
 }
 
@@ -134,173 +163,99 @@ impl Turn {
     }
 }
 
-/// The slots, and the calls waiting for one.
-pub struct Scheduler {
-    queue: Mutex<Queue>,
-}
-
-struct Queue {
-    free: usize,
+/// Calls waiting in one lane, in the order of the module's doc.
+struct Queue<T> {
     next_id: u64,
-    waiting: Vec<Waiter>,
+    waiting: Vec<Waiter<T>>,
 }
 
-struct Waiter {
+struct Waiter<T> {
     id: u64,
-    /// Whether the call has used less than [`FRESH_BUDGET`].
-    fresh: bool,
     since: Instant,
     account: Arc<Account>,
-    waker: Waker,
-    granted: bool,
+    /// Goes before every other (a cancelled call, whose drop frees its memory).
+    urgent: bool,
+    what: T,
 }
 
-impl Scheduler {
-    /// A scheduler with `slots` calls polled at once: the number of worker threads.
-    pub fn new(slots: usize) -> Scheduler {
-        Scheduler {
-            queue: Mutex::new(Queue {
-                free: slots.max(1),
-                next_id: 0,
-                waiting: Vec::new(),
-            }),
+impl<T> Queue<T> {
+    fn new() -> Queue<T> {
+        Queue {
+            next_id: 0,
+            waiting: Vec::new(),
         }
     }
 
-    /// Runs `call` for the plugin of `account`, polling it only while it holds a slot;
-    /// `turn` is the one the call's epoch callback yields through.
-    pub fn run<F: Future>(
-        self: &Arc<Self>,
-        account: &Arc<Account>,
-        turn: Arc<Turn>,
-        call: F,
-    ) -> Fair<F> {
-        Fair {
-            call: Box::pin(call),
-            scheduler: self.clone(),
-            account: account.clone(),
-            turn,
-            waiting: None,
-            used: Duration::ZERO,
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Queue> {
-        // The queue's invariants hold between statements: a panic elsewhere leaves it usable.
-        self.queue.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Takes a slot at once, or queues for one and returns the ticket.
-    fn take(&self, account: &Arc<Account>, fresh: bool, waker: &Waker) -> Option<u64> {
-        let mut q = self.lock();
-        if q.free > 0 {
-            let now = Instant::now();
-            let heads = heads(&q.waiting);
-            let mine = (u8::from(!fresh) + 1, account.recent(now));
-            let first = (q.waiting.iter())
-                .filter(|w| !w.granted)
-                .all(|w| mine <= w.rank(now, &heads));
-            if first {
-                q.free -= 1;
-                return None;
-            }
-        }
-        Some(q.enqueue(account, fresh, waker))
-    }
-
-    /// Whether ticket `id` has been given a slot; if not, the waker to call when it is.
-    fn granted(&self, id: u64, waker: &Waker) -> bool {
-        let mut q = self.lock();
-        let Some(i) = q.waiting.iter().position(|w| w.id == id) else {
-            return false;
-        };
-        if q.waiting[i].granted {
-            q.waiting.swap_remove(i);
-            return true;
-        }
-        if !q.waiting[i].waker.will_wake(waker) {
-            q.waiting[i].waker = waker.clone();
-        }
-        false
-    }
-
-    /// Gives a slot back after `spent` running for `account`'s plugin; with `requeue`
-    /// (the call yielded at a tick), queues the call for its next slot in the same step.
-    fn give_back(
-        &self,
-        account: &Arc<Account>,
-        spent: Duration,
-        fresh: bool,
-        requeue: Option<&Waker>,
-    ) -> Option<u64> {
-        account
-            .busy
-            .fetch_add(spent.as_nanos() as u64, Ordering::Relaxed);
-        let mut q = self.lock();
-        account.charge(spent, Instant::now());
-        q.free += 1;
-        let ticket = requeue.map(|waker| q.enqueue(account, fresh, waker));
-        grant(&mut q);
-        ticket
-    }
-
-    /// Withdraws ticket `id` (its call was dropped, e.g. at its timeout).
-    fn cancel(&self, id: u64) {
-        let mut q = self.lock();
-        if let Some(i) = q.waiting.iter().position(|w| w.id == id) {
-            if q.waiting.swap_remove(i).granted {
-                q.free += 1;
-                grant(&mut q);
-            }
-        }
-    }
-}
-
-impl Queue {
-    fn enqueue(&mut self, account: &Arc<Account>, fresh: bool, waker: &Waker) -> u64 {
+    fn push(&mut self, account: &Arc<Account>, urgent: bool, what: T) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
         self.waiting.push(Waiter {
             id,
-            fresh,
             since: Instant::now(),
             account: account.clone(),
-            waker: waker.clone(),
-            granted: false,
+            urgent,
+            what,
         });
         id
     }
-}
 
-impl Waiter {
-    /// Where the call stands, lowest first (then the oldest ticket): its class, and its
-    /// plugin's recent CPU, except for calls that waited too long, which go in the order
-    /// they came.
-    fn rank(&self, now: Instant, heads: &HashMap<*const Account, u64>) -> (u8, f64) {
-        match self.class(now, heads) {
-            0 => (0, 0.0),
-            class => (class, self.account.recent(now)),
+    /// Takes the waiting call that goes next, if any.
+    fn pop(&mut self) -> Option<Waiter<T>> {
+        let now = Instant::now();
+        let heads = heads(&self.waiting);
+        let (i, class, _) = (self.waiting.iter().enumerate())
+            .map(|(i, w)| {
+                let (class, recent) = w.rank(now, &heads);
+                (i, class, (recent, w.id))
+            })
+            .min_by(|(_, f, (a, x)), (_, g, (b, y))| {
+                (f.cmp(g)).then(a.total_cmp(b)).then(x.cmp(y))
+            })?;
+        let next = self.waiting.swap_remove(i);
+        if class == 1 {
+            next.account.boosted(now);
         }
+        Some(next)
     }
 
-    /// 0: its plugin's oldest waiting call, and waited [`MAX_WAIT`]; 1: fresh; 2: long.
-    fn class(&self, now: Instant, heads: &HashMap<*const Account, u64>) -> u8 {
+    /// Where a call with `account`'s recent CPU would stand against the waiting ones.
+    fn goes_first(&self, account: &Account) -> bool {
+        let now = Instant::now();
+        let heads = heads(&self.waiting);
+        let mine = (2, account.recent(now));
+        self.waiting.iter().all(|w| mine <= w.rank(now, &heads))
+    }
+
+    fn remove(&mut self, id: u64) -> Option<Waiter<T>> {
+        let i = self.waiting.iter().position(|w| w.id == id)?;
+        Some(self.waiting.swap_remove(i))
+    }
+}
+
+impl<T> Waiter<T> {
+    /// Where the call stands, lowest first (then the oldest ticket): urgent calls, then a
+    /// plugin's oldest call that waited too long, then the others by their plugin's recent
+    /// CPU.
+    fn rank(&self, now: Instant, heads: &HashMap<*const Account, u64>) -> (u8, f64) {
+        if self.urgent {
+            return (0, 0.0);
+        }
         let head = heads.get(&Arc::as_ptr(&self.account)) == Some(&self.id);
         if head
             && now.saturating_duration_since(self.since) >= MAX_WAIT
             && self.account.may_boost(now)
         {
-            0
+            (1, 0.0)
         } else {
-            u8::from(!self.fresh) + 1
+            (2, self.account.recent(now))
         }
     }
 }
 
 /// Each plugin's oldest waiting ticket.
-fn heads(waiting: &[Waiter]) -> HashMap<*const Account, u64> {
+fn heads<T>(waiting: &[Waiter<T>]) -> HashMap<*const Account, u64> {
     let mut heads = HashMap::new();
-    for w in waiting.iter().filter(|w| !w.granted) {
+    for w in waiting {
         heads
             .entry(Arc::as_ptr(&w.account))
             .and_modify(|id: &mut u64| *id = (*id).min(w.id))
@@ -309,68 +264,241 @@ fn heads(waiting: &[Waiter]) -> HashMap<*const Account, u64> {
     heads
 }
 
-/// Gives free slots to the waiting calls first in the order of the module's doc.
-fn grant(q: &mut Queue) {
-    let now = Instant::now();
-    while q.free > 0 {
-        let heads = heads(&q.waiting);
-        let next = (q.waiting.iter_mut())
-            .filter(|w| !w.granted)
-            .map(|w| {
-                let (class, recent) = w.rank(now, &heads);
-                (class, recent, w)
-            })
-            .min_by(|(f, a, x), (g, b, y)| (f.cmp(g)).then(a.total_cmp(b)).then(x.id.cmp(&y.id)));
-        let Some((class, _, next)) = next else { return };
-        if class == 0 {
-            next.account.boosted(now);
+/// The quick lane's slots: a call holding one is polled in its caller's task.
+struct Slots {
+    free: usize,
+    queue: Queue<Waker>,
+    /// Tickets given a slot whose call has not been polled since.
+    granted: Vec<u64>,
+}
+
+impl Slots {
+    /// Gives free slots to the waiting calls.
+    fn grant(&mut self) {
+        while self.free > 0 {
+            let Some(next) = self.queue.pop() else { return };
+            self.granted.push(next.id);
+            next.what.wake();
+            self.free -= 1;
         }
-        next.granted = true;
-        next.waker.wake_by_ref();
-        q.free -= 1;
     }
 }
 
-/// A call that runs only while it holds one of the scheduler's slots.
+/// The two lanes.
+pub struct Scheduler {
+    quick: Mutex<Slots>,
+    long: Arc<LongLane>,
+}
+
+impl Scheduler {
+    /// A scheduler with `slots` quick calls polled at once on the async runtime's workers
+    /// and `slots` threads of its own for long calls, which poll them inside `runtime`'s
+    /// context (their timers and sockets are the runtime's).
+    pub fn new(slots: usize, runtime: tokio::runtime::Handle) -> Scheduler {
+        Scheduler {
+            quick: Mutex::new(Slots {
+                free: slots.max(1),
+                queue: Queue::new(),
+                granted: Vec::new(),
+            }),
+            long: LongLane::start(slots.max(1), runtime),
+        }
+    }
+
+    /// Runs `call` for the plugin of `account`, polling it only while it holds a slot of
+    /// the quick lane or a thread of the long lane; `turn` is the one the call's epoch
+    /// callback yields through.
+    pub fn run<F>(self: &Arc<Self>, account: &Arc<Account>, turn: Arc<Turn>, call: F) -> Fair<F>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        Fair {
+            stage: Stage::Quick(Box::pin(call)),
+            scheduler: self.clone(),
+            account: account.clone(),
+            turn,
+            waiting: None,
+            used: Duration::ZERO,
+        }
+    }
+
+    /// Runs `work` on the long lane, e.g. dropping a large store (resetting its memory takes
+    /// milliseconds that nothing interrupts).
+    pub fn run_long(
+        &self,
+        account: &Arc<Account>,
+        work: impl Future<Output = ()> + Send + 'static,
+    ) {
+        let work = work.instrument(tracing::Span::current());
+        self.long
+            .spawn(account, Arc::new(Turn::default()), Box::pin(work));
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Slots> {
+        // The queue's invariants hold between statements: a panic elsewhere leaves it usable.
+        self.quick.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes a slot at once, or queues for one and returns the ticket.
+    fn take(&self, account: &Arc<Account>, waker: &Waker) -> Option<u64> {
+        let mut q = self.lock();
+        if q.free > 0 && q.queue.goes_first(account) {
+            q.free -= 1;
+            return None;
+        }
+        Some(q.queue.push(account, false, waker.clone()))
+    }
+
+    /// Whether ticket `id` has been given a slot; if not, the waker to call when it is.
+    fn granted(&self, id: u64, waker: &Waker) -> bool {
+        let mut q = self.lock();
+        if let Some(i) = q.granted.iter().position(|g| *g == id) {
+            q.granted.swap_remove(i);
+            return true;
+        }
+        if let Some(w) = q.queue.waiting.iter_mut().find(|w| w.id == id) {
+            if !w.what.will_wake(waker) {
+                w.what = waker.clone();
+            }
+        }
+        false
+    }
+
+    /// Gives a slot back; with `requeue` (the call yielded at a tick and stays quick),
+    /// queues the call for its next slot in the same step.
+    fn give_back(&self, account: &Arc<Account>, requeue: Option<&Waker>) -> Option<u64> {
+        let mut q = self.lock();
+        q.free += 1;
+        let ticket = requeue.map(|waker| q.queue.push(account, false, waker.clone()));
+        q.grant();
+        ticket
+    }
+
+    /// Withdraws ticket `id` (its call was dropped, e.g. at its timeout).
+    fn cancel(&self, id: u64) {
+        let mut q = self.lock();
+        if q.queue.remove(id).is_none() {
+            if let Some(i) = q.granted.iter().position(|g| *g == id) {
+                q.granted.swap_remove(i);
+                q.free += 1;
+                q.grant();
+            }
+        }
+    }
+}
+
+/// Charges `spent` on a worker to `account`'s plugin.
+fn charge(account: &Account, spent: Duration) {
+    account
+        .busy
+        .fetch_add(spent.as_nanos() as u64, Ordering::Relaxed);
+    account.charge(spent, Instant::now());
+}
+
+/// A call that runs only while it holds a quick slot, then on the long lane.
 pub struct Fair<F: Future> {
-    call: Pin<Box<F>>,
+    stage: Stage<F>,
     scheduler: Arc<Scheduler>,
     account: Arc<Account>,
     turn: Arc<Turn>,
-    /// The ticket of a call waiting for a slot.
+    /// The ticket of a call waiting for a quick slot.
     waiting: Option<u64>,
     /// CPU this call has used.
     used: Duration,
 }
 
-impl<F: Future> Future for Fair<F> {
+enum Stage<F: Future> {
+    Quick(Pin<Box<F>>),
+    Long(Arc<CallTask>, tokio::sync::oneshot::Receiver<F::Output>),
+    Done,
+}
+
+impl<F> Fair<F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    /// Hands the call to the long lane; it goes on there at once.
+    fn move_to_long_lane(&mut self) {
+        let Stage::Quick(call) = std::mem::replace(&mut self.stage, Stage::Done) else {
+            return;
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        // The call's log lines keep the request's span (bot, task id) on the lane's threads.
+        let task = self.scheduler.long.spawn(
+            &self.account,
+            self.turn.clone(),
+            Box::pin(
+                async move {
+                    let _ = tx.send(call.await);
+                }
+                .instrument(tracing::Span::current()),
+            ),
+        );
+        self.stage = Stage::Long(task, rx);
+    }
+}
+
+impl<F> Future for Fair<F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
     type Output = F::Output;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = &mut *self;
+        if matches!(this.stage, Stage::Quick(_))
+            && this.waiting.is_none()
+            && (this.used >= FRESH_BUDGET || (this.used.is_zero() && this.account.expects_long()))
+        {
+            this.move_to_long_lane();
+        }
+        let call = match &mut this.stage {
+            Stage::Long(_, done) => {
+                return match Pin::new(done).poll(cx) {
+                    Poll::Ready(Ok(out)) => {
+                        this.stage = Stage::Done;
+                        Poll::Ready(out)
+                    }
+                    // The long lane drops a call unfinished only when it is cancelled
+                    // (after this future was dropped) or when it panicked.
+                    Poll::Ready(Err(_)) => panic!("a plugin call panicked on the long lane"),
+                    Poll::Pending => Poll::Pending,
+                };
+            }
+            Stage::Quick(call) => call,
+            Stage::Done => panic!("a call polled after it ended"),
+        };
         match this.waiting {
             Some(id) if !this.scheduler.granted(id, cx.waker()) => return Poll::Pending,
             Some(_) => this.waiting = None,
             None => {
-                let fresh = this.used < FRESH_BUDGET;
-                if let Some(id) = this.scheduler.take(&this.account, fresh, cx.waker()) {
+                if let Some(id) = this.scheduler.take(&this.account, cx.waker()) {
                     this.waiting = Some(id);
                     return Poll::Pending;
                 }
             }
         }
         let started = Instant::now();
-        let polled = this.call.as_mut().poll(cx);
+        let polled = call.as_mut().poll(cx);
         let spent = started.elapsed();
         this.used += spent;
-        let requeue = polled.is_pending() && this.turn.yielded.swap(false, Ordering::Relaxed);
-        this.waiting = (this.scheduler).give_back(
-            &this.account,
-            spent,
-            this.used < FRESH_BUDGET,
-            requeue.then_some(cx.waker()),
-        );
-        polled
+        charge(&this.account, spent);
+        let yielded = polled.is_pending() && this.turn.yielded.swap(false, Ordering::Relaxed);
+        let stays = this.used < FRESH_BUDGET;
+        this.waiting =
+            (this.scheduler).give_back(&this.account, (yielded && stays).then_some(cx.waker()));
+        if let Poll::Ready(out) = polled {
+            this.stage = Stage::Done;
+            return Poll::Ready(out);
+        }
+        if yielded && !stays {
+            // Moves to the long lane, and registers this task's waker for the call's end.
+            return self.poll(cx);
+        }
+        Poll::Pending
     }
 }
 
@@ -378,6 +506,211 @@ impl<F: Future> Drop for Fair<F> {
     fn drop(&mut self) {
         if let Some(id) = self.waiting {
             self.scheduler.cancel(id);
+        }
+        if let Stage::Long(task, _) = &self.stage {
+            task.cancel(&self.scheduler.long);
+        }
+    }
+}
+
+/// The long lane: threads of their own, at a lower priority than the async runtime's.
+struct LongLane {
+    queue: Mutex<Queue<Arc<CallTask>>>,
+    ready: Condvar,
+}
+
+impl LongLane {
+    fn start(threads: usize, runtime: tokio::runtime::Handle) -> Arc<LongLane> {
+        let lane = Arc::new(LongLane {
+            queue: Mutex::new(Queue::new()),
+            ready: Condvar::new(),
+        });
+        for i in 0..threads {
+            let (lane, runtime) = (Arc::downgrade(&lane), runtime.clone());
+            std::thread::Builder::new()
+                .name(format!("plugin-long-{i}"))
+                .spawn(move || {
+                    lower_priority();
+                    let _context = runtime.enter();
+                    while let Some(task) = LongLane::next(&lane) {
+                        task.run();
+                    }
+                })
+                .expect("spawn a long-lane thread");
+        }
+        lane
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Queue<Arc<CallTask>>> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The next call to poll; `None` once the lane is gone.
+    fn next(lane: &Weak<LongLane>) -> Option<Arc<CallTask>> {
+        loop {
+            let lane = lane.upgrade()?;
+            let mut q = lane.lock();
+            if let Some(next) = q.pop() {
+                return Some(next.what);
+            }
+            // Wakes now and then to notice the lane's end.
+            let _ = lane.ready.wait_timeout(q, Duration::from_secs(1));
+        }
+    }
+
+    fn spawn(
+        self: &Arc<Self>,
+        account: &Arc<Account>,
+        turn: Arc<Turn>,
+        call: Pin<Box<dyn Future<Output = ()> + Send>>,
+    ) -> Arc<CallTask> {
+        let task = Arc::new(CallTask {
+            call: Mutex::new(Some(call)),
+            state: Mutex::new(TaskState::Queued),
+            account: account.clone(),
+            turn,
+            lane: Arc::downgrade(self),
+            cancelled: AtomicBool::new(false),
+        });
+        self.enqueue(task.clone());
+        task
+    }
+
+    fn enqueue(&self, task: Arc<CallTask>) {
+        let urgent = task.cancelled.load(Ordering::Relaxed);
+        let account = task.account.clone();
+        self.lock().push(&account, urgent, task);
+        self.ready.notify_one();
+    }
+}
+
+/// Long calls run at this nice value: the OS gives a core to the async runtime's workers
+/// (quick calls, requests) first, and preempts a long call even inside a bulk memory
+/// instruction or a host function, which no epoch interrupts. At 10 a long call still gets
+/// about a tenth of a core that quick work keeps busy, so it progresses.
+pub const LONG_NICE: i32 = 10;
+
+thread_local! {
+    static LONG_LANE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the current thread is one of the long lane's.
+pub fn on_long_lane() -> bool {
+    LONG_LANE.with(|l| l.get())
+}
+
+fn lower_priority() {
+    LONG_LANE.with(|l| l.set(true));
+    super::os_sched::set_current_thread(LONG_NICE, Duration::ZERO);
+}
+
+/// A call on the long lane: its future, polled by one lane thread at a time.
+struct CallTask {
+    call: Mutex<Option<Pin<Box<dyn Future<Output = ()> + Send>>>>,
+    state: Mutex<TaskState>,
+    account: Arc<Account>,
+    turn: Arc<Turn>,
+    lane: Weak<LongLane>,
+    /// Its caller is gone (timed out): drop it at its next turn.
+    cancelled: AtomicBool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TaskState {
+    /// Waiting for something (a timer, a socket) to wake it.
+    Idle,
+    /// In the lane's queue.
+    Queued,
+    /// Being polled.
+    Running,
+    /// Woken while being polled: queued again after the poll.
+    Notified,
+    Done,
+}
+
+impl CallTask {
+    fn state(&self) -> MutexGuard<'_, TaskState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn run(self: Arc<Self>) {
+        let mut call = self.call.lock().unwrap_or_else(|e| e.into_inner());
+        *self.state() = TaskState::Running;
+        let Some(future) = call.as_mut() else {
+            *self.state() = TaskState::Done;
+            return;
+        };
+        if self.cancelled.load(Ordering::Relaxed) {
+            // Dropping the call drops its store here, on the lane.
+            *call = None;
+            *self.state() = TaskState::Done;
+            return;
+        }
+        let waker = Waker::from(self.clone());
+        let started = Instant::now();
+        let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            future.as_mut().poll(&mut Context::from_waker(&waker))
+        }));
+        charge(&self.account, started.elapsed());
+        // A panic (a bug of the host's) ends the call; its caller panics in turn.
+        if !matches!(polled, Ok(Poll::Pending)) {
+            *call = None;
+            *self.state() = TaskState::Done;
+            return;
+        }
+        drop(call);
+        let yielded = self.turn.yielded.swap(false, Ordering::Relaxed);
+        let mut state = self.state();
+        if yielded || *state == TaskState::Notified {
+            *state = TaskState::Queued;
+            drop(state);
+            if let Some(lane) = self.lane.upgrade() {
+                lane.enqueue(self);
+            }
+        } else {
+            *state = TaskState::Idle;
+        }
+    }
+
+    fn cancel(self: &Arc<Self>, lane: &LongLane) {
+        self.cancelled.store(true, Ordering::Relaxed);
+        let mut state = self.state();
+        match *state {
+            TaskState::Idle => {
+                *state = TaskState::Queued;
+                drop(state);
+                lane.enqueue(self.clone());
+            }
+            TaskState::Queued => {
+                drop(state);
+                let mut q = lane.lock();
+                if let Some(w) = q.waiting.iter_mut().find(|w| Arc::ptr_eq(&w.what, self)) {
+                    w.urgent = true;
+                }
+            }
+            TaskState::Running => *state = TaskState::Notified,
+            TaskState::Notified | TaskState::Done => {}
+        }
+    }
+}
+
+impl Wake for CallTask {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let mut state = self.state();
+        match *state {
+            TaskState::Idle => {
+                *state = TaskState::Queued;
+                drop(state);
+                if let Some(lane) = self.lane.upgrade() {
+                    lane.enqueue(self.clone());
+                }
+            }
+            TaskState::Running => *state = TaskState::Notified,
+            TaskState::Queued | TaskState::Notified | TaskState::Done => {}
         }
     }
 }
@@ -409,7 +742,7 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn a_quick_call_goes_before_busy_plugins() {
-        let scheduler = Arc::new(Scheduler::new(1));
+        let scheduler = Arc::new(Scheduler::new(1, tokio::runtime::Handle::current()));
         let hog = Arc::new(Account::default());
         let quick = Arc::new(Account::default());
         let mut hogs = Vec::new();
@@ -435,7 +768,7 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn plugins_share_alike_however_many_calls_they_run() {
-        let scheduler = Arc::new(Scheduler::new(1));
+        let scheduler = Arc::new(Scheduler::new(1, tokio::runtime::Handle::current()));
         let many = Arc::new(Account::default());
         let one = Arc::new(Account::default());
         let mut tasks = Vec::new();
@@ -466,7 +799,7 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn a_long_call_progresses_under_a_flood_of_fresh_ones() {
-        let scheduler = Arc::new(Scheduler::new(1));
+        let scheduler = Arc::new(Scheduler::new(1, tokio::runtime::Handle::current()));
         let (long, flood) = (Arc::new(Account::default()), Arc::new(Account::default()));
         let flooding = {
             let scheduler = scheduler.clone();
@@ -501,7 +834,7 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn a_dropped_waiter_passes_its_slot_on() {
-        let scheduler = Arc::new(Scheduler::new(1));
+        let scheduler = Arc::new(Scheduler::new(1, tokio::runtime::Handle::current()));
         let a = Arc::new(Account::default());
         let hog = tokio::spawn(burn(&scheduler, &a, 20, Duration::from_millis(1)));
         // Waits, then is dropped by its timeout while waiting or after being granted.
@@ -516,6 +849,64 @@ mod tests {
         // Every slot came back: a new call runs at once.
         let q = scheduler.lock();
         assert_eq!(q.free, 1);
-        assert!(q.waiting.is_empty());
+        assert!(q.queue.waiting.is_empty() && q.granted.is_empty());
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_plugin_known_to_run_long_never_holds_up_a_quick_call() {
+        let scheduler = Arc::new(Scheduler::new(1, tokio::runtime::Handle::current()));
+        let (hog, quick) = (Arc::new(Account::default()), Arc::new(Account::default()));
+        // The hog's calls use 10 ms each...
+        for _ in 0..3 {
+            burn(&scheduler, &hog, 10, Duration::from_millis(1)).await;
+            hog.call_ended();
+        }
+        assert!(hog.expects_long());
+        // ...so its next ones start on the long lane, where a 200 ms stretch without a
+        // single yield (as a bulk memory instruction) holds no quick slot.
+        let stretch = tokio::spawn(burn(&scheduler, &hog, 1, Duration::from_millis(200)));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let started = Instant::now();
+        burn(&scheduler, &quick, 1, Duration::from_micros(100)).await;
+        let waited = started.elapsed();
+        assert!(waited < Duration::from_millis(50), "waited {waited:?}");
+        assert!(!stretch.is_finished(), "the stretch should still run");
+        stretch.await.unwrap();
+        assert!(!quick.expects_long());
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_call_dropped_on_the_long_lane_is_dropped_there() {
+        let scheduler = Arc::new(Scheduler::new(1, tokio::runtime::Handle::current()));
+        let account = Arc::new(Account::default());
+        let dropped = Arc::new(AtomicBool::new(false));
+        struct Flag(Arc<AtomicBool>);
+        impl Drop for Flag {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        let turn = Arc::new(Turn::default());
+        let (yields, flag) = (turn.clone(), Flag(dropped.clone()));
+        let endless = scheduler.run(&account, turn, async move {
+            let _flag = flag;
+            loop {
+                let until = Instant::now() + Duration::from_millis(1);
+                while Instant::now() < until {
+                    std::hint::spin_loop();
+                }
+                yields.yield_now().await;
+            }
+        });
+        let timed_out = tokio::time::timeout(Duration::from_millis(50), endless).await;
+        assert!(timed_out.is_err());
+        for _ in 0..100 {
+            if dropped.load(Ordering::SeqCst) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(dropped.load(Ordering::SeqCst), "the call kept running");
+        assert!(account.cpu_time() >= Duration::from_millis(40));
     }
 }

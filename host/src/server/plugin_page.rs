@@ -68,6 +68,10 @@ pub fn render(loaded: &Loaded, view: &PluginView) -> String {
         ],
         &marks,
     ));
+    // An async bot's calls are answered at once: what waits is in its queue.
+    if let Some(queue) = &view.queue {
+        queue_charts(&mut html, view, queue, &marks);
+    }
     html.push_str(&chart(
         "chart-latency",
         "Latency per minute (ms; each within +41 % of the truth)",
@@ -111,9 +115,6 @@ pub fn render(loaded: &Loaded, view: &PluginView) -> String {
         }],
         &marks,
     ));
-    if let Some(queue) = &view.queue {
-        queue_charts(&mut html, view, queue, &marks);
-    }
 
     html.push_str("<h2>Recent failures</h2>\n<table id=\"failures\"><tr><th>At</th><th>Status</th><th>Outcome</th><th>Attempt</th><th>Cause</th></tr>\n");
     for f in &view.failures {

@@ -880,6 +880,231 @@ fn the_admin_page_charts_what_each_plugin_did() {
     println!("screenshots: {}/admin-*.png", artifacts.display());
 }
 
+/// What the admin JSON says of plugin `name` of `host`.
+fn plugin_json(host: &Host, name: &str) -> serde_json::Value {
+    let bearer = format!("Bearer {}", support::TEST_ADMIN_TOKEN);
+    let api = host
+        .get_with("/admin/api/plugins", &[("Authorization", &bearer)])
+        .json();
+    (api["plugins"].as_array().unwrap().iter())
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("no plugin {name} in {api}"))
+        .clone()
+}
+
+/// The largest value of `field` over a plugin's minutes in the JSON.
+fn max_per_minute(plugin: &serde_json::Value, field: &str) -> Option<f64> {
+    (plugin["minutes"].as_array().unwrap().iter())
+        .filter_map(|m| m[field].as_f64())
+        .reduce(f64::max)
+}
+
+/// An admin page as a browser shows it: in headless Chromium where there is one, else as
+/// the host serves it (it draws its charts without JavaScript).
+fn admin_page(host: &Host, browser: Option<&str>, path: &str) -> String {
+    let token = support::TEST_ADMIN_TOKEN;
+    match browser {
+        Some(browser) => dump_dom(browser, &host.url(&format!("{path}?token={token}"))),
+        None => {
+            let bearer = format!("Bearer {token}");
+            host.get_with(path, &[("Authorization", &bearer)]).body
+        }
+    }
+}
+
+/// The operator's view of an async bot's queue, with real jobs piling up behind a Pyrus
+/// API that answers 503 (`Retry-After: 2`) and one job it refuses for good (parked): the
+/// bot's depth, oldest job's age and parked jobs per minute and now, in the JSON, on its
+/// page's charts, in its admin row and in `pyrus-host status`, on every host sharing the
+/// `[store]` (`hosts` of them: on Redis a host that never received a job shows them too);
+/// the sync bot beside it shows none of it; once the API is back the depth falls to 0.
+fn an_async_bots_queue_is_charted(store: &str, hosts: usize) {
+    let browser = chromium();
+    let api = support::mock::MockServer::start();
+    for task in 1..=4 {
+        let path = format!("/v4/tasks/{task}/comments");
+        api.answer(&path, 503, &[("Retry-After", "2")], "{}");
+    }
+    api.answer(
+        "/v4/tasks/5/comments",
+        400,
+        &[],
+        r#"{"error":"no such task","error_code":"bad_request"}"#,
+    );
+    let config = format!(
+        r#"
+        [server]
+        listen = "127.0.0.1:0"
+        [store]
+        {store}
+        [defaults]
+        pyrus_api_bases = ["{api}"]
+        [bots.queued]
+        plugin = "{{plugins}}/hello_bot.wasm"
+        secret = {{ env = "OPS_SECRET" }}
+        mode = "async"
+        post_attempts = 100
+        [bots.hello]
+        plugin = "{{plugins}}/hello_bot.wasm"
+        secret = {{ env = "OPS_SECRET" }}
+        "#,
+        api = api.url("/v4/")
+    );
+    let hosts: Vec<Host> = (0..hosts)
+        .map(|_| Host::builder(&config).env("OPS_SECRET", SECRET).start())
+        .collect();
+    for task in 1..=5 {
+        let body = format!(
+            r#"{{"event":"comment","access_token":"token-q{task}","task_id":{task},
+                "task":{{"id":{task},"author":{{"id":1,"first_name":"Bob","email":"bob@example.com"}},
+                         "comments":[{{"id":9,"text":"hi"}}]}},
+                "api_url":"{}"}}"#,
+            api.url("/v4/")
+        );
+        let r = hosts[0].post_signed("/bots/queued", SECRET, body.as_bytes());
+        assert_eq!((r.status, r.body.as_str()), (200, ""));
+    }
+    let hello = hosts[0].post_signed("/bots/hello", SECRET, &fixture("comment-event.json"));
+    assert_eq!(hello.status, 200, "{}", hello.body);
+
+    // Sampled every 10 s: within a few samples every host sees the four jobs retried, aged
+    // a second or more, and the refused one parked.
+    for host in &hosts {
+        support::wait_until("the jobs are sampled", Duration::from_secs(40), || {
+            let q = &plugin_json(host, "queued")["queue"];
+            q["depth"].as_u64() >= Some(4)
+                && q["oldest_age_s"].as_u64() >= Some(1)
+                && q["parked"] == 1
+        });
+        let queued = plugin_json(host, "queued");
+        assert!(queued["queue"]["sampled_at"].as_u64() > Some(0), "{queued}");
+        assert!(
+            max_per_minute(&queued, "queue_depth") >= Some(4.0),
+            "{queued}"
+        );
+        assert!(
+            max_per_minute(&queued, "queue_oldest_s") >= Some(1.0),
+            "{queued}"
+        );
+        assert_eq!(
+            max_per_minute(&queued, "queue_parked"),
+            Some(1.0),
+            "{queued}"
+        );
+        let hello = plugin_json(host, "hello");
+        assert!(hello["queue"].is_null(), "{hello}");
+        assert_eq!(max_per_minute(&hello, "queue_depth"), None, "{hello}");
+        assert_eq!(hello["calls_15m"], u64::from(host.base == hosts[0].base));
+    }
+
+    let host = hosts.last().unwrap();
+    let page = admin_page(host, browser.as_deref(), "/admin/plugins/bots/queued");
+    let most = |series: &str, chart: &str| {
+        series_values(&page, &format!("id=\"{chart}\""), series)
+            .into_iter()
+            .flatten()
+            .fold(0.0f64, f64::max)
+    };
+    assert!(most("queue_depth", "chart-queue-depth") >= 4.0, "{page}");
+    assert_eq!(most("parked", "chart-queue-depth"), 1.0, "{page}");
+    assert!(most("oldest_job_age", "chart-queue-age") >= 1.0, "{page}");
+    assert!(page.contains("id=\"queue\" data-depth=\""), "{page}");
+    let sync_page = admin_page(host, browser.as_deref(), "/admin/plugins/bots/hello");
+    assert!(sync_page.contains("id=\"chart-calls\""), "{sync_page}");
+    assert!(!sync_page.contains("chart-queue"), "{sync_page}");
+    let overview = admin_page(host, browser.as_deref(), "/admin");
+    let row = |name: &str| {
+        let from = overview
+            .find(&format!("data-kind=\"bot\" data-name=\"{name}\""))
+            .unwrap_or_else(|| panic!("no {name} row in {overview}"));
+        let row = &overview[from..];
+        row[..row.find("</tr>").unwrap()].to_string()
+    };
+    let queued_row = row("queued");
+    let depth: u64 = queued_row
+        .split("data-depth=\"")
+        .nth(1)
+        .and_then(|rest| rest[..rest.find('"')?].parse().ok())
+        .unwrap_or_else(|| panic!("no queue cell in {queued_row}"));
+    assert!(depth >= 4, "{queued_row}");
+    assert!(queued_row.contains("1 parked"), "{queued_row}");
+    assert!(
+        !row("hello").contains("class=\"queue\""),
+        "{}",
+        row("hello")
+    );
+    for seen in [&page, &sync_page, &overview] {
+        assert!(!seen.contains("token-q") && !seen.contains(SECRET));
+    }
+    if let Some(browser) = &browser {
+        // For a person to look at, beside the other admin screenshots.
+        let artifacts = support::repo().join("target/test-artifacts");
+        std::fs::create_dir_all(&artifacts).unwrap();
+        let token = support::TEST_ADMIN_TOKEN;
+        screenshot(
+            browser,
+            &host.url(&format!("/admin/plugins/bots/queued?token={token}")),
+            &artifacts.join(format!("admin-plugin-queued-{}-hosts.png", hosts.len())),
+        );
+    }
+    let status = Command::new(env!("CARGO_BIN_EXE_pyrus-host"))
+        .args(["status", "--config"])
+        .arg(host.dir().join("host.toml"))
+        .args(["--url", &host.base])
+        .env("OPS_SECRET", SECRET)
+        .env("PYRUS_TEST_ADMIN_TOKEN", support::TEST_ADMIN_TOKEN)
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&status.stdout);
+    assert!(status.status.success(), "{table}");
+    let line = |name: &str| {
+        (table.lines())
+            .find(|l| l.contains(&format!(" {name} ")))
+            .unwrap_or_else(|| panic!("no {name} row in {table}"))
+            .to_string()
+    };
+    assert!(
+        line("queued").contains(" jobs, oldest ") && line("queued").contains(", 1 parked"),
+        "{table}"
+    );
+    assert!(!line("hello").contains("jobs"), "{table}");
+
+    // The API is back: the jobs are posted, and the next sample shows none waiting; the
+    // hour's charts keep the pile-up, the parked job stays for an operator.
+    for task in 1..=4 {
+        api.answer(&format!("/v4/tasks/{task}/comments"), 200, &[], "{}");
+    }
+    for host in &hosts {
+        support::wait_until(
+            "the queue is sampled empty",
+            Duration::from_secs(40),
+            || plugin_json(host, "queued")["queue"]["depth"] == 0,
+        );
+        let queued = plugin_json(host, "queued");
+        assert_eq!(queued["queue"]["parked"], 1, "{queued}");
+        assert!(
+            max_per_minute(&queued, "queue_depth") >= Some(4.0),
+            "{queued}"
+        );
+        assert_eq!(host.health().json()["queue"]["depth"], 0);
+    }
+}
+
+#[test]
+fn an_async_bots_queue_is_charted_per_minute_on_redb() {
+    an_async_bots_queue_is_charted(r#"path = "{dir}/state.redb""#, 1);
+}
+
+/// On Redis the numbers are the shared queue's: the second host, which received no call,
+/// shows the same jobs.
+#[test]
+fn an_async_bots_queue_is_charted_per_minute_on_redis_by_every_host() {
+    let Some(redis) = support::redis() else {
+        return;
+    };
+    an_async_bots_queue_is_charted(&format!("backend = \"redis\"\nurl = \"{}\"", redis.url), 2);
+}
+
 /// Resident KiB of the compiled code the host mapped from its compile cache.
 fn resident_code_kib(pid: u32) -> u64 {
     let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap();

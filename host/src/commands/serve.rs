@@ -94,7 +94,11 @@ pub fn serve(config_path: PathBuf) -> anyhow::Result<ExitCode> {
     rt.block_on(async move {
         server::compiling::finish_in_background(&state, &state.registry.load(), cached);
         if let Some(queue) = state.deliveries.queue.clone() {
-            tokio::spawn(pyrus_host::delivery::worker::run(state.clone(), queue));
+            tokio::spawn(pyrus_host::delivery::worker::run(
+                state.clone(),
+                queue.clone(),
+            ));
+            tokio::spawn(pyrus_host::delivery::sampler::run(state.clone(), queue));
         }
         let listener = tokio::net::TcpListener::bind(config.server.listen)
             .await

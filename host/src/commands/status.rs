@@ -123,6 +123,7 @@ fn table(json: &Value) -> String {
         "P99 15m",
         "CPU",
         "PEAK MEM",
+        "QUEUE",
         "CALLS/MIN, 30 MIN",
     ]
     .map(String::from)];
@@ -151,6 +152,7 @@ fn table(json: &Value) -> String {
                 Some(mb) => format!("{mb:.1}/{} MiB", p["memory_limit_mb"]),
                 None => format!("–/{} MiB", p["memory_limit_mb"]),
             },
+            queue(&p["queue"]),
             spark(&calls),
         ]);
     }
@@ -171,6 +173,22 @@ fn table(json: &Value) -> String {
         out.push('\n');
     }
     out
+}
+
+/// An async bot's jobs in the queue at the last sample: `3 jobs, oldest 12s` (and how many
+/// are parked); empty for the others.
+fn queue(q: &Value) -> String {
+    let Some(depth) = q["depth"].as_u64() else {
+        return String::new();
+    };
+    let mut cell = format!(
+        "{depth} jobs, oldest {}s",
+        q["oldest_age_s"].as_u64().unwrap_or(0)
+    );
+    if let Some(parked) = q["parked"].as_u64().filter(|&n| n > 0) {
+        cell.push_str(&format!(", {parked} parked"));
+    }
+    cell
 }
 
 /// Block characters from the lowest to the highest value (a space for none).
@@ -197,7 +215,10 @@ mod tests {
             "plugins": [{"kind": "bot", "name": "evil\u{1b}[31m", "version": 2,
                 "calls_15m": 3, "errors_15m": 1, "p99_15m_ms": 12.5, "cpu_share": 0.25,
                 "peak_memory_mb": 3.0, "memory_limit_mb": 64,
-                "minutes": [{"calls": 0}, {"calls": 1}, {"calls": 4}]}]
+                "minutes": [{"calls": 0}, {"calls": 1}, {"calls": 4}]},
+                {"kind": "bot", "name": "queued", "version": 1, "calls_15m": 0,
+                "errors_15m": 0, "cpu_share": 0.0, "memory_limit_mb": 64, "minutes": [],
+                "queue": {"depth": 7, "oldest_age_s": 42, "parked": 1, "sampled_at": 0}}]
         });
         let out = table(&json);
         assert!(!out.contains('\u{1b}'), "{out}");
@@ -206,5 +227,9 @@ mod tests {
             "{out}"
         );
         assert!(out.contains(" ▃█"), "{out}");
+        let queued = out.lines().find(|l| l.contains(" queued ")).unwrap();
+        assert!(queued.contains("7 jobs, oldest 42s, 1 parked"), "{out}");
+        let evil = out.lines().find(|l| l.contains(" evil")).unwrap();
+        assert!(!evil.contains("jobs"), "a sync bot has no queue: {out}");
     }
 }

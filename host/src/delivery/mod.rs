@@ -28,6 +28,7 @@ pub mod redb;
 pub mod redb_queue;
 pub mod redis;
 pub mod redis_queue;
+pub mod sampler;
 pub mod store;
 pub mod worker;
 

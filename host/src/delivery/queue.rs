@@ -63,6 +63,10 @@ pub trait JobQueue: Send + Sync {
 
     fn stats(&self) -> BoxFuture<'_, Result<QueueStats, QueueError>>;
 
+    /// The same counts for each of `bots`, in that order. Read every few seconds by the
+    /// operator's window ([`super::sampler`]), not per request: it may cost a scan.
+    fn bot_stats(&self, bots: Vec<String>) -> BoxFuture<'_, Result<Vec<QueueStats>, QueueError>>;
+
     /// Up to `max` parked jobs, for the admin page.
     fn parked(&self, max: usize) -> BoxFuture<'_, Result<Vec<Job>, QueueError>>;
 }

@@ -9,6 +9,7 @@
 //! Only one process opens a redb file, so which jobs run is kept in that process's memory;
 //! after a crash every job left in the file is due again (at least once).
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
@@ -27,6 +28,9 @@ const JOBS: TableDefinition<u64, &[u8]> = TableDefinition::new("delivery_jobs");
 /// id → (not before, accepted at, parked): what picking jobs and counting them need,
 /// without reading bodies.
 const INDEX: TableDefinition<u64, (u64, u64, bool)> = TableDefinition::new("delivery_index");
+/// id → the job's bot: counting each bot's jobs without reading bodies. (Jobs accepted
+/// before this table existed have no entry; their bot is read from the job.)
+const BOTS: TableDefinition<u64, &str> = TableDefinition::new("delivery_job_bots");
 /// `next_job_id` → the next id.
 const META: TableDefinition<&str, u64> = TableDefinition::new("delivery_meta");
 
@@ -51,6 +55,7 @@ impl RedbQueue {
             let tx = db.begin_write().map_err(storage)?;
             tx.open_table(JOBS).map_err(storage)?;
             tx.open_table(INDEX).map_err(storage)?;
+            tx.open_table(BOTS).map_err(storage)?;
             tx.open_table(META).map_err(storage)?;
             tx.open_table(DEDUP).map_err(storage)?;
             tx.commit().map_err(storage)
@@ -132,6 +137,7 @@ fn write_group(db: &redb::Database, jobs: &[&NewJob]) -> Result<Vec<Enqueued>, F
     {
         let mut table = tx.open_table(JOBS).map_err(storage)?;
         let mut index = tx.open_table(INDEX).map_err(storage)?;
+        let mut bots = tx.open_table(BOTS).map_err(storage)?;
         let mut meta = tx.open_table(META).map_err(storage)?;
         let mut dedup = tx.open_table(DEDUP).map_err(storage)?;
         let mut next = meta
@@ -180,6 +186,7 @@ fn write_group(db: &redb::Database, jobs: &[&NewJob]) -> Result<Vec<Enqueued>, F
             let json = serde_json::to_vec(&job).unwrap_or_default();
             table.insert(id.0, json.as_slice()).map_err(storage)?;
             index.insert(id.0, (0, now, false)).map_err(storage)?;
+            bots.insert(id.0, new.bot.as_str()).map_err(storage)?;
             results.push(Enqueued::New(id));
         }
         meta.insert("next_job_id", next).map_err(storage)?;
@@ -262,6 +269,10 @@ impl JobQueue for RedbQueue {
                 .map_err(storage)?
                 .remove(id.0)
                 .map_err(storage)?;
+            tx.open_table(BOTS)
+                .map_err(storage)?
+                .remove(id.0)
+                .map_err(storage)?;
             Ok(())
         })
     }
@@ -285,20 +296,47 @@ impl JobQueue for RedbQueue {
         self.read(|tx| {
             let now = now_ms();
             let index = tx.open_table(INDEX).map_err(storage)?;
-            let mut stats = QueueStats::default();
-            let mut oldest = None;
+            let mut tally = Tally::default();
             for entry in index.iter().map_err(storage)? {
                 let (_, meta) = entry.map_err(storage)?;
                 let (_, accepted, parked) = meta.value();
-                if parked {
-                    stats.parked += 1;
-                } else {
-                    stats.depth += 1;
-                    oldest = Some(oldest.map_or(accepted, |o: u64| o.min(accepted)));
+                tally.add(accepted, parked);
+            }
+            Ok(tally.stats(now))
+        })
+    }
+
+    fn bot_stats(&self, bots: Vec<String>) -> BoxFuture<'_, Result<Vec<QueueStats>, QueueError>> {
+        self.read(move |tx| {
+            let now = now_ms();
+            let wanted: HashMap<&str, usize> = bots
+                .iter()
+                .enumerate()
+                .map(|(i, b)| (b.as_str(), i))
+                .collect();
+            let mut tallies = vec![Tally::default(); bots.len()];
+            let index = tx.open_table(INDEX).map_err(storage)?;
+            let names = tx.open_table(BOTS).map_err(storage)?;
+            let table = tx.open_table(JOBS).map_err(storage)?;
+            // Both tables are keyed by job id: walked side by side, one pass each.
+            let mut names = names.iter().map_err(storage)?;
+            let mut name = names.next().transpose().map_err(storage)?;
+            for entry in index.iter().map_err(storage)? {
+                let (id, meta) = entry.map_err(storage)?;
+                let id = id.value();
+                while name.as_ref().is_some_and(|(k, _)| k.value() < id) {
+                    name = names.next().transpose().map_err(storage)?;
+                }
+                let slot = match &name {
+                    Some((k, bot)) if k.value() == id => wanted.get(bot.value()).copied(),
+                    _ => load(&table, id)?.and_then(|job| wanted.get(job.bot.as_str()).copied()),
+                };
+                if let Some(i) = slot {
+                    let (_, accepted, parked) = meta.value();
+                    tallies[i].add(accepted, parked);
                 }
             }
-            stats.oldest_age_s = oldest.map_or(0, |o| now.saturating_sub(o) / 1000);
-            Ok(stats)
+            Ok(tallies.iter().map(|t| t.stats(now)).collect())
         })
     }
 
@@ -323,9 +361,98 @@ impl JobQueue for RedbQueue {
     }
 }
 
+/// Counts of jobs as they are read: waiting or running, parked, the oldest acceptance.
+#[derive(Debug, Clone, Copy, Default)]
+struct Tally {
+    depth: u64,
+    parked: u64,
+    oldest_ms: Option<u64>,
+}
+
+impl Tally {
+    fn add(&mut self, accepted_ms: u64, parked: bool) {
+        if parked {
+            self.parked += 1;
+        } else {
+            self.depth += 1;
+            self.oldest_ms = Some(self.oldest_ms.map_or(accepted_ms, |o| o.min(accepted_ms)));
+        }
+    }
+
+    fn stats(&self, now_ms: u64) -> QueueStats {
+        QueueStats {
+            depth: self.depth,
+            oldest_age_s: self
+                .oldest_ms
+                .map_or(0, |o| now_ms.saturating_sub(o) / 1000),
+            parked: self.parked,
+        }
+    }
+}
+
 /// Backoff before try `n` (1-based) after a failure: `base` doubled each time, at most
 /// 5 minutes.
 pub fn backoff(base: Duration, n: u32) -> Duration {
     base.saturating_mul(1 << n.saturating_sub(1).min(16))
         .min(Duration::from_secs(300))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::delivery::key::DeliveryKey;
+
+    fn call(bot: &str, task: u32) -> NewJob {
+        NewJob {
+            bot: bot.into(),
+            key: DeliveryKey::from_stored(format!("{bot}:t{task}:c1")),
+            body: "{}".into(),
+            user_agent: None,
+            window: Duration::from_secs(60),
+        }
+    }
+
+    async fn accept(queue: &RedbQueue, bot: &str, task: u32) -> JobId {
+        match queue.enqueue(call(bot, task)).await.unwrap() {
+            Enqueued::New(id) => id,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Each bot's jobs are counted apart, parked ones on their own, finished ones not at
+    /// all; a job accepted before the bots table existed is counted from its body.
+    #[tokio::test(flavor = "current_thread")]
+    async fn bot_stats_count_each_bots_jobs() {
+        let dir = tempfile::tempdir().unwrap();
+        let queue = RedbQueue::open(&dir.path().join("q.redb")).unwrap();
+        let a1 = accept(&queue, "a", 1).await;
+        let a2 = accept(&queue, "a", 2).await;
+        let a3 = accept(&queue, "a", 3).await;
+        let b1 = accept(&queue, "b", 1).await;
+        let _b2 = accept(&queue, "b", 2).await;
+        let mut parked = queue.due(10, vec![]).await.unwrap();
+        parked.retain(|j| j.id == a2);
+        parked[0].parked = Some("test".into());
+        queue.update(parked.remove(0)).await.unwrap();
+        queue.finish(a3).await.unwrap();
+        // As a job of an older version of the queue: no row in the bots table.
+        queue
+            .write(move |tx| {
+                let mut bots = tx.open_table(BOTS).map_err(storage)?;
+                bots.remove(b1.0).map_err(storage)?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let _ = a1;
+        let stats = queue
+            .bot_stats(vec!["a".into(), "b".into(), "c".into()])
+            .await
+            .unwrap();
+        let counts: Vec<(u64, u64)> = stats.iter().map(|s| (s.depth, s.parked)).collect();
+        assert_eq!(counts, [(1, 1), (2, 0), (0, 0)]);
+        assert!(stats.iter().all(|s| s.oldest_age_s < 60), "{stats:?}");
+        let all = queue.stats().await.unwrap();
+        assert_eq!((all.depth, all.parked), (3, 1));
+    }
 }

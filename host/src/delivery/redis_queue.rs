@@ -7,6 +7,11 @@
 //! for [`VISIBILITY`] (`XAUTOCLAIM`): a killed host's jobs are finished by another. A job is
 //! acknowledged and deleted (`XACK`, `XDEL`) once its comment is posted. Accepting writes
 //! the de-duplication record (`SET NX PX`), the job and the entry in one Lua script.
+//!
+//! Each bot's jobs are also indexed for the operator's per-bot numbers, by the same scripts
+//! that write the jobs (so every host sees the same counts): a sorted set of its jobs
+//! waiting or running, scored by acceptance time (`pyrus-queue:bot:{bot}:waiting`), and a
+//! set of its parked ones (`...:parked`).
 
 use std::time::Duration;
 
@@ -35,25 +40,63 @@ fn job_key(id: u64) -> String {
     format!("pyrus-queue:job:{id}")
 }
 
-/// KEYS: dedup record, next id, stream, parked. ARGV: record value, window ms, job JSON,
-/// max jobs. Returns the job id, -1 for a duplicate, -2 when full.
+/// A bot's jobs waiting or running, scored by acceptance time (ms). Bot names are ASCII
+/// letters, digits, `-` and `_`: safe in a key.
+fn waiting_key(bot: &str) -> String {
+    format!("pyrus-queue:bot:{bot}:waiting")
+}
+
+/// A bot's parked jobs.
+fn parked_key(bot: &str) -> String {
+    format!("pyrus-queue:bot:{bot}:parked")
+}
+
+/// KEYS: dedup record, next id, stream, parked, the bot's waiting set. ARGV: record value,
+/// window ms, job JSON, max jobs, accepted ms, bot. Returns the job id, -1 for a duplicate,
+/// -2 when full.
 const ENQUEUE: &str = r#"
 if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
 if redis.call('XLEN', KEYS[3]) >= tonumber(ARGV[4]) then return -2 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 local id = redis.call('INCR', KEYS[2])
 local entry = redis.call('XADD', KEYS[3], '*', 'id', id)
-redis.call('HSET', 'pyrus-queue:job:' .. id, 'json', ARGV[3], 'entry', entry)
+redis.call('HSET', 'pyrus-queue:job:' .. id, 'json', ARGV[3], 'entry', entry, 'bot', ARGV[6])
+redis.call('ZADD', KEYS[5], ARGV[5], id)
 return id
 "#;
 
-/// KEYS: stream, parked. ARGV: job id, group. Acknowledges and removes the job.
+/// KEYS: the job, parked, the bot's waiting set, the bot's parked set. ARGV: job JSON, job
+/// id, 1 if parked, accepted ms, bot. Saves the job and moves it between the bot's sets,
+/// unless the job is gone: a host that took over a job finished it meanwhile, and this
+/// late save must not bring it back.
+const SAVE: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'json', ARGV[1], 'bot', ARGV[5])
+if ARGV[3] == '1' then
+  redis.call('SADD', KEYS[2], ARGV[2])
+  redis.call('SADD', KEYS[4], ARGV[2])
+  redis.call('ZREM', KEYS[3], ARGV[2])
+else
+  redis.call('SREM', KEYS[2], ARGV[2])
+  redis.call('SREM', KEYS[4], ARGV[2])
+  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[2])
+end
+return 1
+"#;
+
+/// KEYS: stream, parked. ARGV: job id, group. Acknowledges and removes the job, and takes
+/// it out of its bot's sets (the bot is in the job's hash).
 const FINISH: &str = r#"
 local key = 'pyrus-queue:job:' .. ARGV[1]
 local entry = redis.call('HGET', key, 'entry')
 if entry then
   redis.call('XACK', KEYS[1], ARGV[2], entry)
   redis.call('XDEL', KEYS[1], entry)
+end
+local bot = redis.call('HGET', key, 'bot')
+if bot then
+  redis.call('ZREM', 'pyrus-queue:bot:' .. bot .. ':waiting', ARGV[1])
+  redis.call('SREM', 'pyrus-queue:bot:' .. bot .. ':parked', ARGV[1])
 end
 redis.call('DEL', key)
 redis.call('SREM', KEYS[2], ARGV[1])
@@ -64,6 +107,7 @@ pub struct RedisQueue {
     connection: ConnectionManager,
     consumer: String,
     enqueue: Script,
+    save: Script,
     finish: Script,
 }
 
@@ -92,6 +136,7 @@ impl RedisQueue {
             connection,
             consumer: format!("host-{:016x}", Owner::random().0),
             enqueue: Script::new(ENQUEUE),
+            save: Script::new(SAVE),
             finish: Script::new(FINISH),
         })
     }
@@ -115,20 +160,21 @@ impl RedisQueue {
     async fn save(&self, job: &Job) -> Result<(), QueueError> {
         let mut connection = self.connection.clone();
         let json = serde_json::to_vec(job).unwrap_or_default();
-        let mut pipe = redis::pipe();
-        pipe.atomic()
-            .cmd("HSET")
-            .arg(job_key(job.id.0))
-            .arg("json")
+        let _: i64 = self
+            .save
+            .key(job_key(job.id.0))
+            .key(PARKED)
+            .key(waiting_key(&job.bot))
+            .key(parked_key(&job.bot))
             .arg(json)
-            .ignore();
-        match job.parked {
-            Some(_) => pipe.cmd("SADD").arg(PARKED).arg(job.id.0).ignore(),
-            None => pipe.cmd("SREM").arg(PARKED).arg(job.id.0).ignore(),
-        };
-        pipe.query_async::<()>(&mut connection)
+            .arg(job.id.0)
+            .arg(u8::from(job.parked.is_some()))
+            .arg(job.accepted_ms)
+            .arg(&job.bot)
+            .invoke_async(&mut connection)
             .await
-            .map_err(failed)
+            .map_err(failed)?;
+        Ok(())
     }
 
     /// Job ids of stream entries read with `args` (`XREADGROUP` or `XAUTOCLAIM`).
@@ -188,10 +234,13 @@ impl JobQueue for RedisQueue {
                 .key(NEXT_ID)
                 .key(STREAM)
                 .key(PARKED)
+                .key(waiting_key(&new.bot))
                 .arg(record)
                 .arg(new.window.as_millis().max(1) as u64)
                 .arg(serde_json::to_vec(&job).unwrap_or_default())
                 .arg(MAX_JOBS)
+                .arg(job.accepted_ms)
+                .arg(&new.bot)
                 .invoke_async(&mut connection)
                 .await
                 .map_err(failed)?;
@@ -314,6 +363,40 @@ impl JobQueue for RedisQueue {
                 oldest_age_s: oldest.map_or(0, |o| now_ms().saturating_sub(o) / 1000),
                 parked,
             })
+        })
+    }
+
+    fn bot_stats(&self, bots: Vec<String>) -> BoxFuture<'_, Result<Vec<QueueStats>, QueueError>> {
+        Box::pin(async move {
+            // Three reads per bot, in one round trip: its sets' sizes and its oldest job.
+            let mut pipe = redis::pipe();
+            for bot in &bots {
+                pipe.cmd("ZCARD").arg(waiting_key(bot));
+                pipe.cmd("ZRANGE")
+                    .arg(waiting_key(bot))
+                    .arg(0)
+                    .arg(0)
+                    .arg("WITHSCORES");
+                pipe.cmd("SCARD").arg(parked_key(bot));
+            }
+            let mut connection = self.connection.clone();
+            let replies: Vec<Value> = pipe.query_async(&mut connection).await.map_err(failed)?;
+            let now = now_ms();
+            let stats = replies
+                .chunks_exact(3)
+                .map(|reply| {
+                    let oldest: Vec<(String, f64)> =
+                        redis::from_redis_value(&reply[1]).unwrap_or_default();
+                    QueueStats {
+                        depth: redis::from_redis_value(&reply[0]).unwrap_or(0),
+                        oldest_age_s: oldest.first().map_or(0, |(_, accepted)| {
+                            now.saturating_sub(*accepted as u64) / 1000
+                        }),
+                        parked: redis::from_redis_value(&reply[2]).unwrap_or(0),
+                    }
+                })
+                .collect();
+            Ok(stats)
         })
     }
 

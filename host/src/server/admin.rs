@@ -291,8 +291,8 @@ fn render(state: &AppState, queue: Option<&QueueView>) -> String {
 <h1>pyrus-host <small>{version}</small></h1>
 <p id="status">Status: <b class="{class}">{status}</b> · up since {started} · {in_use} instances in use · refreshes every {REFRESH_SECONDS} s</p>
 <h2>Plugins</h2>
-<p class="note">Charts: the last 60 minutes, one point per minute; dashed lines mark a new version loaded. CPU share: of all plugins' CPU over 5 minutes.</p>
-<table id="plugins"><tr><th>Kind</th><th>Name</th><th>Version (SHA-1)</th><th>Loaded at</th><th>Calls, last {WINDOW_MINUTES} min</th><th>Errors, last {WINDOW_MINUTES} min</th><th>Calls / min</th><th>Errors / min</th><th>p99 (ms)</th><th>CPU share</th><th>Peak memory</th><th>Last error</th><th>Plugin file</th></tr>
+<p class="note">Charts: the last 60 minutes, one point per minute; dashed lines mark a new version loaded. CPU share: of all plugins' CPU over 5 minutes. Queue: an async bot's jobs waiting or running and the oldest one's age, sampled every {sample_s} s.</p>
+<table id="plugins"><tr><th>Kind</th><th>Name</th><th>Version (SHA-1)</th><th>Loaded at</th><th>Calls, last {WINDOW_MINUTES} min</th><th>Errors, last {WINDOW_MINUTES} min</th><th>Calls / min</th><th>Errors / min</th><th>p99 (ms)</th><th>CPU share</th><th>Peak memory</th><th>Queue now (async)</th><th>Last error</th><th>Plugin file</th></tr>
 "#,
         head = head(),
         version = env!("CARGO_PKG_VERSION"),
@@ -300,6 +300,7 @@ fn render(state: &AppState, queue: Option<&QueueView>) -> String {
         status = if degraded { "degraded" } else { "ok" },
         started = date(state.started_at),
         in_use = state.runtime.instances_in_use(),
+        sample_s = crate::delivery::sampler::SAMPLE_EVERY.as_secs(),
     );
     let views = super::overview::of_registry(state, &registry);
     for (plugin, view) in registry.all().zip(&views) {
@@ -421,9 +422,22 @@ fn row(
         Some(mb) => format!("{mb:.1} of {} MiB", view.memory_limit_mb),
         None => format!("– of {} MiB", view.memory_limit_mb),
     };
+    let queue = match &view.queue {
+        Some(q) => format!(
+            "<td class=\"queue\" data-depth=\"{depth}\" data-oldest-s=\"{oldest}\" data-parked=\"{parked}\">{depth} jobs · oldest {oldest} s{parked_note}</td>",
+            depth = q.depth,
+            oldest = q.oldest_age_s,
+            parked = q.parked,
+            parked_note = match q.parked {
+                0 => String::new(),
+                n => format!(" · <span class=\"bad\">{n} parked</span>"),
+            },
+        ),
+        None => "<td></td>".to_string(),
+    };
     let _ = writeln!(
         html,
-        "<tr class=\"plugin\" data-kind=\"{kind}\" data-name=\"{name}\"><td>{kind}</td><td class=\"name\"><a href=\"/admin/plugins/{section}/{name}\">{name}</a></td><td><code>{hash}</code> (v{count})</td><td>{loaded_at}</td><td>{calls}</td><td class=\"{err_class}\">{errors}</td><td>{spark_calls}</td><td>{spark_errors}</td><td>{spark_p99}</td><td class=\"cpu\" data-share=\"{share:.4}\">{share_pct:.1}%</td><td class=\"memory\">{memory}</td><td>{last_error}</td><td><code>{path}</code></td></tr>",
+        "<tr class=\"plugin\" data-kind=\"{kind}\" data-name=\"{name}\"><td>{kind}</td><td class=\"name\"><a href=\"/admin/plugins/{section}/{name}\">{name}</a></td><td><code>{hash}</code> (v{count})</td><td>{loaded_at}</td><td>{calls}</td><td class=\"{err_class}\">{errors}</td><td>{spark_calls}</td><td>{spark_errors}</td><td>{spark_p99}</td><td class=\"cpu\" data-share=\"{share:.4}\">{share_pct:.1}%</td><td class=\"memory\">{memory}</td>{queue}<td>{last_error}</td><td><code>{path}</code></td></tr>",
         kind = kind.as_str(),
         section = kind.section(),
         spark_calls = spark("calls", &calls, "/min"),

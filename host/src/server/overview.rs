@@ -1,14 +1,15 @@
 //! What an operator sees of each plugin over the last hour, put together from the call
-//! stats (calls, failures, latency: the caller's view) and the sandbox's usage (CPU,
-//! memory, versions): one model for the admin page, the plugin's page, the JSON and
-//! `pyrus-host status`.
+//! stats (calls, failures, latency: the caller's view, and an async bot's jobs in the
+//! queue) and the sandbox's usage (CPU, memory, versions): one model for the admin page,
+//! the plugin's page, the JSON and `pyrus-host status`.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use super::stats::{FailureClass, Series, WINDOW_MINUTES};
+use super::stats::{FailureClass, QueueMinute, Series, WINDOW_MINUTES};
 use super::AppState;
+use crate::delivery::Mode;
 use crate::registry::Loaded;
 
 /// Minutes the CPU share is taken over.
@@ -30,6 +31,28 @@ pub struct MinuteView {
     pub cpu_ms: f64,
     /// The largest memory one call grew to this minute, in MiB.
     pub peak_memory_mb: Option<f64>,
+    /// Async bots, in a minute the queue was sampled: the most jobs waiting or running
+    /// (left out of the JSON otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue_depth: Option<u32>,
+    /// The largest age of the oldest of them, in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue_oldest_s: Option<u32>,
+    /// The most jobs parked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue_parked: Option<u32>,
+}
+
+/// An async bot's jobs in the queue at the last sample (every few seconds).
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueView {
+    /// Jobs waiting or running, parked ones excluded.
+    pub depth: u64,
+    /// Age of the oldest of them, in seconds.
+    pub oldest_age_s: u64,
+    pub parked: u64,
+    /// When the sample was taken, in seconds since the Unix epoch.
+    pub sampled_at: u64,
 }
 
 /// A version loaded within the window.
@@ -76,6 +99,9 @@ pub struct PluginView {
     pub versions: Vec<VersionView>,
     /// Newest first.
     pub failures: Vec<FailureView>,
+    /// Async bots: their jobs in the queue now (None for the others, and before the first
+    /// sample).
+    pub queue: Option<QueueView>,
 }
 
 impl PluginView {
@@ -106,7 +132,9 @@ impl PluginView {
             first_minute,
             minutes,
             failures,
+            queue,
         } = state.stats.series(loaded.kind, loaded.name.as_str());
+        let queued = |i: usize| -> Option<QueueMinute> { *queue.as_ref()?.minutes.get(i)? };
         let sandbox = &loaded.plugin.sandbox;
         let (usage, versions) = sandbox.usage.since(first_minute);
         let recent = |n: usize| minutes.len().saturating_sub(n)..minutes.len();
@@ -117,7 +145,8 @@ impl PluginView {
         let views = minutes
             .iter()
             .zip(usage.iter().chain(std::iter::repeat(&Default::default())))
-            .map(|(m, u)| MinuteView {
+            .enumerate()
+            .map(|(i, (m, u))| MinuteView {
                 at: m.minute * 60,
                 calls: m.calls,
                 errors: m.errors,
@@ -130,6 +159,9 @@ impl PluginView {
                 p99_ms: m.latency.percentile(0.99).map(ms),
                 cpu_ms: u.cpu_us as f64 / 1e3,
                 peak_memory_mb: (u.peak_memory > 0).then(|| u.peak_memory as f64 / 1048576.0),
+                queue_depth: queued(i).map(|q| q.depth),
+                queue_oldest_s: queued(i).map(|q| q.oldest_s),
+                queue_parked: queued(i).map(|q| q.parked),
             })
             .collect::<Vec<_>>();
         let cpu_5m: f64 = views[recent(CPU_SHARE_MINUTES)]
@@ -181,6 +213,14 @@ impl PluginView {
                 })
                 .collect(),
             minutes: views,
+            queue: queue
+                .filter(|_| matches!(loaded.mode, Mode::Async(_)))
+                .map(|q| QueueView {
+                    depth: q.last.depth,
+                    oldest_age_s: q.last.oldest_age_s,
+                    parked: q.last.parked,
+                    sampled_at: epoch_secs(q.sampled_at),
+                }),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! `GET /admin/plugins/{kind}/{name}`: one plugin's last hour in larger charts (calls and
-//! errors, latency percentiles, CPU, memory, with its versions marked), its recent failures
+//! errors, latency percentiles, CPU, memory, and for an async bot its jobs in the queue and
+//! the oldest one's age, with its versions marked), its recent failures
 //! (never a body), its versions and its config (limits and grants; never a secret, never its
 //! settings, which may hold credentials).
 
@@ -7,8 +8,9 @@ use std::fmt::Write;
 use std::time::{Duration, UNIX_EPOCH};
 
 use super::admin::{escape, head};
-use super::charts::{chart, Line};
-use super::overview::PluginView;
+use super::charts::{chart, Line, Marks};
+use super::overview::{PluginView, QueueView};
+use crate::delivery::sampler::SAMPLE_EVERY;
 use crate::registry::Loaded;
 
 fn date(secs: u64) -> String {
@@ -66,6 +68,10 @@ pub fn render(loaded: &Loaded, view: &PluginView) -> String {
         ],
         &marks,
     ));
+    // An async bot's calls are answered at once: what waits is in its queue.
+    if let Some(queue) = &view.queue {
+        queue_charts(&mut html, view, queue, &marks);
+    }
     html.push_str(&chart(
         "chart-latency",
         "Latency per minute (ms; each within +41 % of the truth)",
@@ -163,4 +169,48 @@ pub fn render(loaded: &Loaded, view: &PluginView) -> String {
     }
     html.push_str("</table>\n</main></body></html>\n");
     html
+}
+
+/// An async bot's queue: its last sample, then per minute the most jobs waiting or running
+/// (and parked), and the oldest one's largest age.
+fn queue_charts(html: &mut String, view: &PluginView, queue: &QueueView, marks: Marks<'_>) {
+    let _ = writeln!(
+        html,
+        r#"<p id="queue" data-depth="{depth}" data-oldest-s="{oldest}" data-parked="{parked}">Queue at {at}: {depth} jobs waiting or running · oldest {oldest} s · <span class="{class}">{parked} parked</span> (sampled every {every} s)</p>"#,
+        depth = queue.depth,
+        oldest = queue.oldest_age_s,
+        parked = queue.parked,
+        at = date(queue.sampled_at),
+        class = if queue.parked > 0 { "bad" } else { "ok" },
+        every = SAMPLE_EVERY.as_secs(),
+    );
+    let depth = view.series(|m| m.queue_depth.map(f64::from));
+    let parked = view.series(|m| m.queue_parked.map(f64::from));
+    let oldest = view.series(|m| m.queue_oldest_s.map(f64::from));
+    html.push_str(&chart(
+        "chart-queue-depth",
+        "Jobs in the queue (the most per minute; parked ones apart)",
+        "",
+        &[
+            Line {
+                name: "queue_depth",
+                values: &depth,
+            },
+            Line {
+                name: "parked",
+                values: &parked,
+            },
+        ],
+        marks,
+    ));
+    html.push_str(&chart(
+        "chart-queue-age",
+        "Age of the oldest job waiting or running (s; the most per minute)",
+        " s",
+        &[Line {
+            name: "oldest_job_age",
+            values: &oldest,
+        }],
+        marks,
+    ));
 }

@@ -2,6 +2,8 @@
 //! last hour ([`SERIES_MINUTES`]), calls, failures by class and a latency histogram, and the
 //! last failures. Prometheus metrics (`/metrics`) keep the full history; this is what an
 //! operator glances at, in fixed memory per plugin ([`BYTES_PER_PLUGIN`] once it is called).
+//! An async bot's record also keeps its jobs in the queue per minute, as sampled by
+//! [`crate::delivery::sampler`].
 //!
 //! Each plugin's record also holds its metric handles: a call finds its plugin's record in
 //! a map it reads without a lock, so recording costs no label lookup, no allocation and no
@@ -14,6 +16,7 @@ use std::time::{Duration, SystemTime};
 use arc_swap::ArcSwap;
 
 use super::latency::Latencies;
+use crate::delivery::job::QueueStats;
 use crate::runtime::usage::minutes_since_epoch;
 
 /// How far back the admin table's sums look.
@@ -108,11 +111,33 @@ pub struct Minute {
     pub latency: Latencies,
 }
 
+/// One minute of an async bot's jobs in the queue: the most its samples saw.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueMinute {
+    /// Minutes since the Unix epoch.
+    pub minute: u64,
+    /// Jobs waiting or running (parked ones excluded).
+    pub depth: u32,
+    /// Age of the oldest of them, in seconds.
+    pub oldest_s: u32,
+    pub parked: u32,
+}
+
+/// An async bot's queue over the last hour, and its last sample.
+#[derive(Debug)]
+struct QueueWindow {
+    minutes: [QueueMinute; SERIES_MINUTES],
+    last: QueueStats,
+    sampled_at: SystemTime,
+}
+
 #[derive(Debug)]
 struct PluginStats {
     minutes: [Minute; SERIES_MINUTES],
     last_error: Option<LastError>,
     failures: VecDeque<FailureNote>,
+    /// Async bots only (boxed: the others pay a pointer).
+    queue: Option<Box<QueueWindow>>,
 }
 
 impl Default for PluginStats {
@@ -121,14 +146,19 @@ impl Default for PluginStats {
             minutes: [Minute::default(); SERIES_MINUTES],
             last_error: None,
             failures: VecDeque::new(),
+            queue: None,
         }
     }
 }
 
+/// What an async bot's queue numbers add to its record.
+pub const QUEUE_BYTES_PER_BOT: usize = std::mem::size_of::<QueueWindow>();
+
 /// What one plugin's record costs once it has been called, at most: the per-minute ring,
-/// the kept failures, the record around them.
+/// the kept failures, the record around them, and for an async bot its queue's ring.
 pub const BYTES_PER_PLUGIN: usize = std::mem::size_of::<PluginRecord>()
-    + KEPT_FAILURES * (std::mem::size_of::<FailureNote>() + KEPT_CAUSE_BYTES);
+    + KEPT_FAILURES * (std::mem::size_of::<FailureNote>() + KEPT_CAUSE_BYTES)
+    + QUEUE_BYTES_PER_BOT;
 
 /// What the admin page shows of one plugin.
 #[derive(Debug, Clone, Default)]
@@ -145,6 +175,18 @@ pub struct Series {
     pub first_minute: u64,
     pub minutes: Vec<Minute>,
     pub failures: Vec<FailureNote>,
+    /// Async bots that were sampled: their queue, one entry per minute of `minutes`.
+    pub queue: Option<QueueSeries>,
+}
+
+/// An async bot's queue over the last hour.
+#[derive(Debug, Clone)]
+pub struct QueueSeries {
+    /// One per minute, oldest first; None for a minute without a sample.
+    pub minutes: Vec<Option<QueueMinute>>,
+    /// The last sample, and when it was taken.
+    pub last: QueueStats,
+    pub sampled_at: SystemTime,
 }
 
 /// One plugin's recent calls and its metric handles.
@@ -261,6 +303,35 @@ impl CallStats {
         }
     }
 
+    /// Records a sample of an async bot's jobs in the queue: the last one is kept as is,
+    /// each minute keeps the most it saw.
+    pub fn record_queue(&self, bot: &str, sample: QueueStats) {
+        let record = self.plugin(Kind::Bot, bot);
+        let now = SystemTime::now();
+        let minute = minutes_since_epoch(now);
+        let mut stats = record.stats.lock().unwrap_or_else(|e| e.into_inner());
+        let window = stats.queue.get_or_insert_with(|| {
+            Box::new(QueueWindow {
+                minutes: [QueueMinute::default(); SERIES_MINUTES],
+                last: sample,
+                sampled_at: now,
+            })
+        });
+        window.last = sample;
+        window.sampled_at = now;
+        let slot = &mut window.minutes[(minute % SERIES_MINUTES as u64) as usize];
+        if slot.minute != minute {
+            *slot = QueueMinute {
+                minute,
+                ..QueueMinute::default()
+            };
+        }
+        let narrow = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+        slot.depth = slot.depth.max(narrow(sample.depth));
+        slot.oldest_s = slot.oldest_s.max(narrow(sample.oldest_age_s));
+        slot.parked = slot.parked.max(narrow(sample.parked));
+    }
+
     /// Calls and errors of the last [`WINDOW_MINUTES`] minutes.
     pub fn recent(&self, kind: Kind, name: &str) -> Recent {
         let now = minutes_since_epoch(SystemTime::now());
@@ -291,6 +362,7 @@ impl CallStats {
             })
             .collect();
         let mut failures = Vec::new();
+        let mut queue = None;
         if let Some(record) = self.plugins[slot(kind)].load().get(name).cloned() {
             let stats = record.stats.lock().unwrap_or_else(|e| e.into_inner());
             for m in stats.minutes.iter().filter(|m| m.minute >= first_minute) {
@@ -299,11 +371,25 @@ impl CallStats {
                 }
             }
             failures = stats.failures.iter().rev().cloned().collect();
+            queue = stats.queue.as_ref().map(|window| {
+                let mut sampled = vec![None; minutes.len()];
+                for m in window.minutes.iter().filter(|m| m.minute >= first_minute) {
+                    if let Some(at) = sampled.get_mut((m.minute - first_minute) as usize) {
+                        *at = Some(*m);
+                    }
+                }
+                QueueSeries {
+                    minutes: sampled,
+                    last: window.last,
+                    sampled_at: window.sampled_at,
+                }
+            });
         }
         Series {
             first_minute,
             minutes,
             failures,
+            queue,
         }
     }
 }
@@ -330,13 +416,45 @@ mod tests {
         assert_eq!((last.calls, last.errors, last.latency.count()), (2, 1, 2));
         assert_eq!(last.failures[3], 1, "a trap is a crash");
         assert_eq!(series.failures[0].attempt, Some(2));
+        assert!(series.queue.is_none(), "a sync bot keeps no queue numbers");
+    }
+
+    /// Each minute keeps the most its samples saw; the last sample is kept as is.
+    #[test]
+    fn a_minute_keeps_the_largest_queue_sample() {
+        use crate::delivery::job::QueueStats;
+        let stats = CallStats::default();
+        let sample = |depth, oldest_age_s, parked| QueueStats {
+            depth,
+            oldest_age_s,
+            parked,
+        };
+        stats.record_queue("a", sample(4, 30, 1));
+        stats.record_queue("a", sample(0, 0, 1));
+        let queue = stats.series(Kind::Bot, "a").queue.unwrap();
+        assert_eq!(queue.minutes.len(), super::SERIES_MINUTES);
+        assert_eq!(queue.last, sample(0, 0, 1));
+        // The clock may have turned a minute between the two samples.
+        let seen: Vec<_> = queue.minutes.iter().flatten().collect();
+        assert!(!seen.is_empty() && seen.len() <= 2, "{seen:?}");
+        assert_eq!(seen.iter().map(|m| m.depth).max(), Some(4));
+        assert_eq!(seen.iter().map(|m| m.oldest_s).max(), Some(30));
+        assert!(queue.minutes[..super::SERIES_MINUTES - 2]
+            .iter()
+            .all(Option::is_none));
+        assert!(stats.series(Kind::Bot, "b").queue.is_none());
     }
 
     /// The memory the window costs per called plugin, printed and bounded (the closing
     /// note of the operator's view quotes it).
     #[test]
     fn the_window_costs_a_bounded_memory_per_plugin() {
-        println!("per called plugin: {} bytes", super::BYTES_PER_PLUGIN);
+        println!(
+            "per called plugin: {} bytes, of which an async bot's queue: {} bytes",
+            super::BYTES_PER_PLUGIN,
+            super::QUEUE_BYTES_PER_BOT
+        );
         const { assert!(super::BYTES_PER_PLUGIN < 24 << 10) };
+        const { assert!(super::QUEUE_BYTES_PER_BOT < 2 << 10) };
     }
 }

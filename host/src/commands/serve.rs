@@ -28,10 +28,7 @@ pub fn serve(config_path: PathBuf) -> anyhow::Result<ExitCode> {
         // tokio checks for I/O only every `event_interval` polls (61 by default). Checking
         // every 2 polls keeps the busy workers from sitting on ready I/O.
         .event_interval(2)
-        .on_thread_start(|| {
-            use pyrus_host::runtime::os_sched;
-            os_sched::set_current_thread(0, os_sched::WORKER_SLICE)
-        })
+        .on_thread_park(pyrus_host::runtime::os_sched::worker_parks)
         .build()
         .context("cannot start the async runtime")?;
     // At startup every plugin must load: there is no previous version to fall back on.

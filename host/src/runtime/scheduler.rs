@@ -527,15 +527,20 @@ impl<F: Future> Drop for Fair<F> {
 
 /// The long lane: threads of their own, at a lower priority than the async runtime's.
 struct LongLane {
-    queue: Mutex<Queue<Arc<CallTask>>>,
+    /// Calls made ready by anyone, workers included. Its lock is held only to push or take:
+    /// a worker never waits for a lane thread (at nice 10, preempted) that is ranking.
+    inbox: Mutex<Vec<Arc<CallTask>>>,
     ready: Condvar,
+    /// The ranked queue, only ever locked by the lane's own threads.
+    queue: Mutex<Queue<Arc<CallTask>>>,
 }
 
 impl LongLane {
     fn start(threads: usize, runtime: tokio::runtime::Handle) -> Arc<LongLane> {
         let lane = Arc::new(LongLane {
-            queue: Mutex::new(Queue::new()),
+            inbox: Mutex::new(Vec::new()),
             ready: Condvar::new(),
+            queue: Mutex::new(Queue::new()),
         });
         for i in 0..threads {
             let (lane, runtime) = (Arc::downgrade(&lane), runtime.clone());
@@ -568,13 +573,33 @@ impl LongLane {
     fn next(lane: &Weak<LongLane>) -> Option<Arc<CallTask>> {
         loop {
             let lane = lane.upgrade()?;
-            let mut q = lane.lock();
-            if let Some(next) = q.pop() {
-                return Some(next.what);
+            {
+                let mut q = lane.lock();
+                for task in std::mem::take(&mut *lane.inbox()) {
+                    let (account, urgent) = (task.account.clone(), task.urgent);
+                    q.push(&account, urgent, task);
+                }
+                for w in q.waiting.iter_mut() {
+                    w.urgent |= w.what.cancelled.load(Ordering::Relaxed);
+                }
+                if let Some(next) = q.pop() {
+                    if !q.waiting.is_empty() {
+                        // Another thread of the lane may be asleep with work left here.
+                        lane.ready.notify_one();
+                    }
+                    return Some(next.what);
+                }
             }
-            // Wakes now and then to notice the lane's end.
-            let _ = lane.ready.wait_timeout(q, Duration::from_secs(1));
+            let inbox = lane.inbox();
+            if inbox.is_empty() {
+                // Wakes now and then to notice the lane's end.
+                let _ = lane.ready.wait_timeout(inbox, Duration::from_secs(1));
+            }
         }
+    }
+
+    fn inbox(&self) -> MutexGuard<'_, Vec<Arc<CallTask>>> {
+        self.inbox.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn spawn(
@@ -598,9 +623,7 @@ impl LongLane {
     }
 
     fn enqueue(&self, task: Arc<CallTask>) {
-        let urgent = task.urgent || task.cancelled.load(Ordering::Relaxed);
-        let account = task.account.clone();
-        self.lock().push(&account, urgent, task);
+        self.inbox().push(task);
         self.ready.notify_one();
     }
 }
@@ -709,13 +732,8 @@ impl CallTask {
                 drop(state);
                 lane.enqueue(self.clone());
             }
-            TaskState::Queued => {
-                drop(state);
-                let mut q = lane.lock();
-                if let Some(w) = q.waiting.iter_mut().find(|w| Arc::ptr_eq(&w.what, self)) {
-                    w.urgent = true;
-                }
-            }
+            // The lane sees the flag when it ranks its queue next.
+            TaskState::Queued => {}
             TaskState::Running => *state = TaskState::Notified,
             TaskState::Notified | TaskState::Done => {}
         }

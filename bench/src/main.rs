@@ -16,6 +16,7 @@ mod hostile;
 mod kv;
 mod languages;
 mod load;
+mod logline;
 mod native;
 mod reload;
 mod sequential;
@@ -104,6 +105,14 @@ enum Bench {
         /// The body to send (default: tests/fixtures/comment-event.json).
         #[arg(long)]
         body: Option<PathBuf>,
+    },
+    /// The per-call log line's cost: tracing-subscriber's JSON format against the host's
+    /// own, in one run.
+    Logline {
+        #[arg(long, default_value_t = 100_000)]
+        calls: usize,
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
     },
     /// The cost of plugin state: each store backend's get / set / increment, and an
     /// in-process call of counter-bot (one increment) beside hello-bot, per backend (redb,
@@ -260,6 +269,7 @@ fn main() -> anyhow::Result<()> {
             });
             compare::inprocess_with(&plugin, settings.as_deref(), &body, calls, threads.max(1))
         }
+        Bench::Logline { calls, rounds } => logline::run(calls, rounds),
         Bench::Kv { ops, calls } => kv::run(&repo, ops, calls),
         Bench::Soak { minutes, interval } => soak::run(
             &repo,

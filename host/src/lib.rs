@@ -11,6 +11,7 @@ pub mod compiler;
 pub mod config;
 pub mod delivery;
 pub mod host;
+pub mod log_format;
 pub mod log_writer;
 pub mod names;
 pub mod registry;

@@ -117,8 +117,11 @@ fn init_logging(format: LogFormat) -> pyrus_host::log_writer::FlushGuard {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     match format {
         LogFormat::Text => builder.init(),
-        // The call's span once (`span`), not again as a list of one (`spans`).
-        LogFormat::Json => builder.json().with_span_list(false).init(),
+        // One line per event, the call's span once as `span` (`log_format`).
+        LogFormat::Json => builder
+            .fmt_fields(pyrus_host::log_format::SpanFields)
+            .event_format(pyrus_host::log_format::JsonLine)
+            .init(),
     }
     guard
 }

@@ -22,7 +22,14 @@ pub struct DeliveryKey(String);
 impl DeliveryKey {
     /// The key of a bot call with `body` (already known to be a JSON object).
     pub fn of_bot_call(bot: &PluginName, body: &str) -> DeliveryKey {
-        match ids(body) {
+        let ids: BotCallIds = serde_json::from_str(body).unwrap_or_default();
+        DeliveryKey::of_ids(bot, &ids, body)
+    }
+
+    /// The key of a bot call whose ids were read from `body` with the rest of what the
+    /// host reads of it (one parse of the body, not one per reader).
+    pub fn of_ids(bot: &PluginName, ids: &BotCallIds, body: &str) -> DeliveryKey {
+        match ids.pair() {
             Some((task, comment)) => DeliveryKey(format!("{bot}:t{task}:c{comment}")),
             None => DeliveryKey(format!("{bot}:h{}", body_hash(body))),
         }
@@ -44,29 +51,202 @@ impl std::fmt::Display for DeliveryKey {
     }
 }
 
-/// `task_id` and the last comment's id, both as digits, when the body has them.
-fn ids(body: &str) -> Option<(String, String)> {
-    #[derive(serde::Deserialize)]
-    struct Envelope {
-        task_id: Option<serde_json::Value>,
-        task: Option<Task>,
+/// What identifies a bot call's delivery: `task_id`, `task.id` and the task's comment ids.
+/// Deserialize it from the body, or make it a field `task` of a larger envelope of the body
+/// (with `task_id` beside it) and build it with [`BotCallIds::new`].
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct BotCallIds {
+    task_id: Option<serde_json::Value>,
+    task: Option<TaskIds>,
+}
+
+/// The `task` object of a bot call, as far as its delivery's identity goes. Read leniently:
+/// a `task` or a comment of another shape has no ids (the body is then keyed by its hash),
+/// it never makes the body unreadable.
+#[derive(Debug, Default)]
+pub struct TaskIds {
+    id: Option<serde_json::Value>,
+    comments: Vec<Option<serde_json::Value>>,
+}
+
+impl<'de> serde::Deserialize<'de> for TaskIds {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(lenient::Task)
     }
-    #[derive(serde::Deserialize)]
-    struct Task {
-        id: Option<serde_json::Value>,
-        #[serde(default)]
-        comments: Vec<Comment>,
+}
+
+impl BotCallIds {
+    pub fn new(task_id: Option<serde_json::Value>, task: Option<TaskIds>) -> BotCallIds {
+        BotCallIds { task_id, task }
     }
-    #[derive(serde::Deserialize)]
-    struct Comment {
-        id: Option<serde_json::Value>,
+
+    /// `task_id` and the last comment's id, both as digits, when the body has them.
+    fn pair(&self) -> Option<(String, String)> {
+        let task = self.task.as_ref()?;
+        // `task_id` is authoritative; `task.id` is the same in real traffic.
+        let task_id = self
+            .task_id
+            .as_ref()
+            .or(task.id.as_ref())
+            .and_then(digits)?;
+        let comment = task.comments.last()?.as_ref().and_then(digits)?;
+        Some((task_id, comment))
     }
-    let envelope: Envelope = serde_json::from_str(body).ok()?;
-    let task = envelope.task?;
-    // `task_id` is authoritative; `task.id` is the same in real traffic.
-    let task_id = envelope.task_id.or(task.id).as_ref().and_then(digits)?;
-    let comment = task.comments.last()?.id.as_ref().and_then(digits)?;
-    Some((task_id, comment))
+}
+
+/// Visitors that take any JSON value: what is not of the expected shape is skipped.
+mod lenient {
+    use std::fmt;
+
+    use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+    /// Rejects nothing: every visit of a value of another shape gives `T::default()`.
+    macro_rules! anything_else {
+        ($t:ty) => {
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<$t, E> {
+                Ok(Default::default())
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<$t, E> {
+                Ok(Default::default())
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<$t, E> {
+                Ok(Default::default())
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<$t, E> {
+                Ok(Default::default())
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<$t, E> {
+                Ok(Default::default())
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<$t, E> {
+                Ok(Default::default())
+            }
+        };
+    }
+
+    /// A map key: `id`, `comments`, or another.
+    enum Key {
+        Id,
+        Comments,
+        Other,
+    }
+
+    impl<'de> de::Deserialize<'de> for Key {
+        fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Key, D::Error> {
+            struct KeyVisitor;
+            impl Visitor<'_> for KeyVisitor {
+                type Value = Key;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a key")
+                }
+                fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
+                    Ok(match key {
+                        "id" => Key::Id,
+                        "comments" => Key::Comments,
+                        _ => Key::Other,
+                    })
+                }
+            }
+            d.deserialize_identifier(KeyVisitor)
+        }
+    }
+
+    fn skip_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+
+    /// `task`: its `id` and its comments' ids.
+    pub struct Task;
+
+    impl<'de> Visitor<'de> for Task {
+        type Value = super::TaskIds;
+        anything_else!(super::TaskIds);
+
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<super::TaskIds, A::Error> {
+            skip_seq(seq).map(|()| Default::default())
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<super::TaskIds, A::Error> {
+            let mut task = super::TaskIds::default();
+            while let Some(key) = map.next_key::<Key>()? {
+                match key {
+                    Key::Id => task.id = map.next_value()?,
+                    Key::Comments => task.comments = map.next_value::<Comments>()?.0,
+                    Key::Other => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok(task)
+        }
+    }
+
+    /// `comments`: each one's `id` (`None` for a comment that is not an object or has none).
+    #[derive(Default)]
+    struct Comments(Vec<Option<serde_json::Value>>);
+
+    impl<'de> de::Deserialize<'de> for Comments {
+        fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Comments, D::Error> {
+            d.deserialize_any(CommentsVisitor)
+        }
+    }
+
+    struct CommentsVisitor;
+
+    impl<'de> Visitor<'de> for CommentsVisitor {
+        type Value = Comments;
+        anything_else!(Comments);
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Comments, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(Comments::default())
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Comments, A::Error> {
+            let mut ids = Vec::new();
+            while let Some(comment) = seq.next_element::<Comment>()? {
+                ids.push(comment.0);
+            }
+            Ok(Comments(ids))
+        }
+    }
+
+    #[derive(Default)]
+    struct Comment(Option<serde_json::Value>);
+
+    impl<'de> de::Deserialize<'de> for Comment {
+        fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Comment, D::Error> {
+            d.deserialize_any(CommentVisitor)
+        }
+    }
+
+    struct CommentVisitor;
+
+    impl<'de> Visitor<'de> for CommentVisitor {
+        type Value = Comment;
+        anything_else!(Comment);
+
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Comment, A::Error> {
+            skip_seq(seq).map(|()| Comment::default())
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Comment, A::Error> {
+            let mut id = None;
+            while let Some(key) = map.next_key::<Key>()? {
+                match key {
+                    Key::Id => id = map.next_value()?,
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok(Comment(id))
+        }
+    }
 }
 
 /// A number or a numeric string, as plain digits.

@@ -2,6 +2,7 @@
 
 mod admin;
 mod body;
+mod bot_body;
 mod charts;
 pub mod compiling;
 pub mod error;

@@ -21,7 +21,7 @@ use tracing::Instrument;
 
 use super::error::ApiError;
 use super::webhook::{self, Failure};
-use super::{body, compiling, metrics, AppState};
+use super::{body, bot_body, compiling, metrics, AppState};
 use crate::delivery::queue::{Enqueued, NewJob};
 use crate::delivery::{Answered, AsyncPolicy, DeliveryKey, Mode};
 use crate::names::Kind;
@@ -153,24 +153,24 @@ impl Call<'_> {
             drop(admission);
             return self.accept(plugin, policy, text).await;
         }
-        // Bots' retries are recognised by the call they repeat (`crate::delivery`).
-        let dedup = match method {
-            None if plugin.dedup.enabled() => {
-                Some((DeliveryKey::of_bot_call(&plugin.name, &text), plugin.dedup))
-            }
-            _ => None,
-        };
-        let request = match method {
+        // The host reads a bot's body once: its check, the log's task_id, the delivery key.
+        let (request, dedup) = match method {
             None => {
-                if let Some(task_id) = peek_task_id(&text)? {
+                let read = bot_body::read(&text)?;
+                if let Some(task_id) = &read.task_id {
                     tracing::Span::current().record("task_id", tracing::field::display(task_id));
                 }
-                Request::Bot(text)
+                // Bots' retries are recognised by the call they repeat (`crate::delivery`).
+                let dedup = plugin.dedup.enabled().then(|| {
+                    let key = DeliveryKey::of_ids(&plugin.name, &read.ids, &text);
+                    (key, plugin.dedup)
+                });
+                (Request::Bot(text), dedup)
             }
-            Some(Method::Pulse) => Request::Webhook(Method::Pulse, text),
+            Some(Method::Pulse) => (Request::Webhook(Method::Pulse, text), None),
             Some(method) => {
                 webhook::require_json_object(&text)?;
-                Request::Webhook(method, text)
+                (Request::Webhook(method, text), None)
             }
         };
         let info = webhook::call_info(self.name, self.attempt, self.headers, &plugin.settings);
@@ -230,28 +230,33 @@ impl Call<'_> {
         policy: &AsyncPolicy,
         text: String,
     ) -> Result<Response, Failure> {
-        #[derive(serde::Deserialize)]
-        struct Fields {
-            api_url: Option<String>,
-        }
-        let task_id = peek_task_id(&text)?;
+        let read = bot_body::read(&text)?;
         let refuse = |code: &'static str, message: String| {
             Failure::bad_request(ApiError::new(StatusCode::BAD_REQUEST, code, message))
         };
-        let Some(task_id) = task_id else {
+        let Some(task_id) = &read.task_id else {
             return Err(refuse(
                 "missing_task_id",
                 "an async bot's reply is posted on the call's task: the body has no task_id".into(),
             ));
         };
-        tracing::Span::current().record("task_id", tracing::field::display(&task_id));
-        let fields: Fields = webhook::parse_json_object(&text)?;
-        if let Err(e) = policy.base_for(fields.api_url.as_deref()) {
+        tracing::Span::current().record("task_id", tracing::field::display(task_id));
+        let api_url = match &read.api_url {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(url)) => Some(url.as_str()),
+            Some(_) => {
+                return Err(refuse(
+                    "invalid_json",
+                    "the body is not a JSON object: api_url is not a string".into(),
+                ))
+            }
+        };
+        if let Err(e) = policy.base_for(api_url) {
             return Err(refuse("api_url_not_allowed", e.to_string()));
         }
         let job = NewJob {
             bot: plugin.name.to_string(),
-            key: DeliveryKey::of_bot_call(&plugin.name, &text),
+            key: DeliveryKey::of_ids(&plugin.name, &read.ids, &text),
             body: text,
             user_agent: self
                 .headers
@@ -317,57 +322,4 @@ fn parse_method(method: &str) -> Result<Method, Failure> {
             ),
         )
     })
-}
-
-/// Checks that the body is a JSON object in the current protocol and returns its `task_id`
-/// (number or numeric string) for the log. Unknown fields are skipped without allocating.
-fn peek_task_id(text: &str) -> Result<Option<String>, Failure> {
-    #[derive(serde::Deserialize)]
-    struct Envelope {
-        task_id: Option<serde_json::Value>,
-        #[serde(rename = "TaskId")]
-        legacy_task_id: Option<serde::de::IgnoredAny>,
-    }
-    // One pass over the body: this both validates it and reads `task_id`.
-    let envelope: Envelope = webhook::parse_json_object(text)?;
-    if envelope.legacy_task_id.is_some() && envelope.task_id.is_none() {
-        return Err(Failure::bad_request(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "unsupported_protocol",
-            "this is the legacy PascalCase bot protocol (TaskId); only the current protocol (task_id) is served",
-        )));
-    }
-    Ok(envelope.task_id.and_then(|id| match id {
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        serde_json::Value::String(s) if s.len() <= 32 => Some(s),
-        _ => None,
-    }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::peek_task_id;
-
-    fn code(text: &str) -> String {
-        peek_task_id(text).err().unwrap().error.code.to_string()
-    }
-
-    #[test]
-    fn task_id_peek() {
-        assert_eq!(
-            peek_task_id(r#"{"task_id": 5, "task": {}}"#).ok().unwrap(),
-            Some("5".into())
-        );
-        assert_eq!(
-            peek_task_id(r#"{"task_id": "7"}"#).ok().unwrap(),
-            Some("7".into())
-        );
-        assert_eq!(peek_task_id(r#"{"event": "test"}"#).ok().unwrap(), None);
-        assert_eq!(code("not json{{{"), "invalid_json");
-        assert_eq!(code("[1]"), "invalid_json");
-        assert_eq!(
-            code(r#"{"TaskId": 1, "Text": "x"}"#),
-            "unsupported_protocol"
-        );
-    }
 }

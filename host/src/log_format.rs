@@ -13,6 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use tracing::field::{Field, Visit};
 use tracing::{span, Event, Subscriber};
+use tracing_log::NormalizeEvent;
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
@@ -44,7 +45,10 @@ impl<'w> FormatFields<'w> for SpanFields {
         current: &'w mut FormattedFields<Self>,
         fields: &span::Record<'_>,
     ) -> fmt::Result {
-        let had_members = current.fields.len() > 2;
+        // Each field is recorded once here (`task_id`): a field recorded twice would
+        // repeat its key.
+        let before = current.fields.len();
+        let had_members = before > 2;
         if current.fields.ends_with('}') {
             current.fields.pop();
         } else {
@@ -57,9 +61,13 @@ impl<'w> FormatFields<'w> for SpanFields {
             result: Ok(()),
         };
         fields.record(&mut visitor);
-        visitor.result?;
+        let result = visitor.result;
+        if result.is_err() {
+            // A value whose formatting failed leaves the object as it was, still valid.
+            current.fields.truncate(before.saturating_sub(1));
+        }
         current.fields.push('}');
-        Ok(())
+        result
     }
 }
 
@@ -73,7 +81,9 @@ where
         mut w: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        let meta = event.metadata();
+        // An event from the `log` crate (wasmtime, notify, rustls...) keeps its own target.
+        let normalized = event.normalized_metadata();
+        let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
         w.write_str("{\"timestamp\":\"")?;
         write_rfc3339(&mut w, SystemTime::now())?;
         write!(w, "\",\"level\":\"{}\",\"fields\":{{", meta.level())?;
@@ -160,7 +170,8 @@ impl Visit for Fields<'_, '_> {
     fn record_f64(&mut self, field: &Field, value: f64) {
         // JSON has no NaN or infinity: as serde_json writes them.
         self.member(field, |w| match value.is_finite() {
-            true => write!(w, "{value}"),
+            // `{:?}` keeps `1.0` a float and `1e300` short, as serde_json writes them.
+            true => write!(w, "{value:?}"),
             false => w.write_str("null"),
         });
     }
@@ -187,15 +198,25 @@ struct Escaped<'a, W: fmt::Write>(&'a mut W);
 
 impl<W: fmt::Write> fmt::Write for Escaped<'_, W> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
+        let bytes = s.as_bytes();
         let mut plain = 0;
-        for (i, b) in s.bytes().enumerate() {
-            let escape = match b {
-                b'"' => "\\\"",
-                b'\\' => "\\\\",
-                b'\n' => "\\n",
-                b'\r' => "\\r",
-                b'\t' => "\\t",
-                0..=0x1f | 0x7f => "",
+        for (i, &b) in bytes.iter().enumerate() {
+            // (escape, length of the character it replaces)
+            let (escape, len) = match b {
+                b'"' => ("\\\"", 1),
+                b'\\' => ("\\\\", 1),
+                b'\n' => ("\\n", 1),
+                b'\r' => ("\\r", 1),
+                b'\t' => ("\\t", 1),
+                0..=0x1f | 0x7f => ("", 1),
+                // U+0085, U+2028 and U+2029 end a line for some readers (Python's
+                // `splitlines`, JavaScript): escaped too.
+                0xc2 if bytes.get(i + 1) == Some(&0x85) => ("\\u0085", 2),
+                0xe2 if bytes.get(i + 1) == Some(&0x80) => match bytes.get(i + 2) {
+                    Some(0xa8) => ("\\u2028", 3),
+                    Some(0xa9) => ("\\u2029", 3),
+                    _ => continue,
+                },
                 _ => continue,
             };
             self.0.write_str(&s[plain..i])?;
@@ -203,7 +224,7 @@ impl<W: fmt::Write> fmt::Write for Escaped<'_, W> {
                 "" => write!(self.0, "\\u{b:04x}")?,
                 e => self.0.write_str(e)?,
             }
-            plain = i + 1;
+            plain = i + len;
         }
         self.0.write_str(&s[plain..])
     }
@@ -261,10 +282,14 @@ mod tests {
     #[test]
     fn text_cannot_break_out_of_its_string() {
         let mut s = String::new();
-        write_str(&mut s, "a\"b\\c\nd\re\tf\u{1}g\u{7f}h é").unwrap();
-        assert_eq!(s, r#""a\"b\\c\nd\re\tf\u0001g\u007fh é""#);
+        let text = "a\"b\\c\nd\re\tf\u{1}g\u{7f}h é\u{85}i\u{2028}j\u{2029}k\u{2027}\u{a5}";
+        write_str(&mut s, text).unwrap();
+        assert_eq!(
+            s,
+            "\"a\\\"b\\\\c\\nd\\re\\tf\\u0001g\\u007fh é\\u0085i\\u2028j\\u2029k\u{2027}\u{a5}\""
+        );
         let parsed: String = serde_json::from_str(&s).unwrap();
-        assert_eq!(parsed, "a\"b\\c\nd\re\tf\u{1}g\u{7f}h é");
+        assert_eq!(parsed, text);
     }
 
     /// Lines written by a subscriber with this format, as JSON values.
@@ -311,18 +336,33 @@ mod tests {
                 status = 200u16,
                 outcome = "ok",
                 ratio = 0.5,
+                whole = 1.0,
                 r#type = "t",
                 "call"
             );
             tracing::warn!(cause = %hostile, "failed");
+            // As a dependency logging through the `log` crate does.
+            tracing_log::format_trace(
+                &tracing_log::log::Record::builder()
+                    .target("wasmtime::module")
+                    .level(tracing_log::log::Level::Warn)
+                    .args(format_args!("from log"))
+                    .build(),
+            )
+            .unwrap();
         });
-        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert_eq!(lines.len(), 3, "{lines:?}");
         let call = &lines[0];
         assert_eq!(call["level"], "INFO");
         assert_eq!(call["fields"]["message"], "call");
         assert_eq!(call["fields"]["status"], 200);
         assert_eq!(call["fields"]["outcome"], "ok");
         assert_eq!(call["fields"]["ratio"], 0.5);
+        assert!(
+            call["fields"]["whole"].is_f64(),
+            "{}",
+            call["fields"]["whole"]
+        );
         assert_eq!(call["fields"]["type"], "t");
         assert_eq!(call["target"], module_path!());
         assert_eq!(call["span"]["name"], "bot_call");
@@ -335,6 +375,8 @@ mod tests {
         assert_eq!(lines[1]["level"], "WARN");
         assert_eq!(lines[1]["fields"]["cause"], hostile);
         assert_eq!(lines[1]["span"]["task_id"], "4242");
+        assert_eq!(lines[2]["target"], "wasmtime::module");
+        assert_eq!(lines[2]["fields"]["message"], "from log");
     }
 
     #[test]
@@ -350,6 +392,32 @@ mod tests {
         assert_eq!(
             lines[1]["span"],
             serde_json::json!({"later": 1, "name": "bare"})
+        );
+    }
+
+    #[test]
+    fn a_field_that_fails_to_format_leaves_the_span_valid() {
+        struct Fails;
+        impl fmt::Debug for Fails {
+            fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
+                Err(fmt::Error)
+            }
+        }
+        let lines = lines_of(|| {
+            let span = tracing::info_span!(
+                "s",
+                a = 1u8,
+                b = tracing::field::Empty,
+                c = tracing::field::Empty
+            );
+            span.record("b", tracing::field::debug(Fails));
+            span.record("c", 3u8);
+            let _in = span.enter();
+            tracing::info!("inside");
+        });
+        assert_eq!(
+            lines[0]["span"],
+            serde_json::json!({"a": 1, "c": 3, "name": "s"})
         );
     }
 }

@@ -66,7 +66,9 @@ pub struct BotCallIds {
 #[derive(Debug, Default)]
 pub struct TaskIds {
     id: Option<serde_json::Value>,
-    comments: Vec<Option<serde_json::Value>>,
+    /// The last comment's id: `None` without comments, `Some(None)` when the last comment
+    /// has no id (only the last one identifies the delivery: nothing else is kept).
+    last_comment: Option<Option<serde_json::Value>>,
 }
 
 impl<'de> serde::Deserialize<'de> for TaskIds {
@@ -89,7 +91,7 @@ impl BotCallIds {
             .as_ref()
             .or(task.id.as_ref())
             .and_then(digits)?;
-        let comment = task.comments.last()?.as_ref().and_then(digits)?;
+        let comment = task.last_comment.as_ref()?.as_ref().and_then(digits)?;
         Some((task_id, comment))
     }
 }
@@ -175,7 +177,7 @@ mod lenient {
             while let Some(key) = map.next_key::<Key>()? {
                 match key {
                     Key::Id => task.id = map.next_value()?,
-                    Key::Comments => task.comments = map.next_value::<Comments>()?.0,
+                    Key::Comments => task.last_comment = map.next_value::<Comments>()?.0,
                     Key::Other => {
                         map.next_value::<IgnoredAny>()?;
                     }
@@ -185,9 +187,10 @@ mod lenient {
         }
     }
 
-    /// `comments`: each one's `id` (`None` for a comment that is not an object or has none).
+    /// `comments`: the last one's `id` (`None` for a comment that is not an object or has
+    /// none), however many there are.
     #[derive(Default)]
-    struct Comments(Vec<Option<serde_json::Value>>);
+    struct Comments(Option<Option<serde_json::Value>>);
 
     impl<'de> de::Deserialize<'de> for Comments {
         fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Comments, D::Error> {
@@ -207,11 +210,11 @@ mod lenient {
         }
 
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Comments, A::Error> {
-            let mut ids = Vec::new();
+            let mut last = None;
             while let Some(comment) = seq.next_element::<Comment>()? {
-                ids.push(comment.0);
+                last = Some(comment.0);
             }
-            Ok(Comments(ids))
+            Ok(Comments(last))
         }
     }
 

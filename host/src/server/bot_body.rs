@@ -103,6 +103,23 @@ mod tests {
                 "{body}"
             );
         }
+        // The keys themselves, as the previous host wrote them (stored records and queued
+        // jobs keep matching their retries across an upgrade).
+        let key = |body: &str| DeliveryKey::of_ids(&bot, &read(body).ok().unwrap().ids, body);
+        assert_eq!(
+            key(r#"{"task_id":5,"task":{"id":5,"comments":[{"id":1},{"id":"9"}]}}"#).as_str(),
+            "b:t5:c9"
+        );
+        assert_eq!(
+            key(r#"{"task":{"id":"12","comments":[{"text":"x","id":3}]},"access_token":"t"}"#)
+                .as_str(),
+            "b:t12:c3"
+        );
+        assert_eq!(
+            key(r#"{"event":"x","access_token":"one"}"#).as_str(),
+            // SHA-1 of `{"event":"x"}`: the body without its token.
+            "b:head86f81abbfe2389501c651a6e7a082b215f96a"
+        );
     }
 
     #[test]

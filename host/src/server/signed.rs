@@ -244,12 +244,7 @@ impl Call<'_> {
         let api_url = match &read.api_url {
             None | Some(serde_json::Value::Null) => None,
             Some(serde_json::Value::String(url)) => Some(url.as_str()),
-            Some(_) => {
-                return Err(refuse(
-                    "invalid_json",
-                    "the body is not a JSON object: api_url is not a string".into(),
-                ))
-            }
+            Some(_) => return Err(refuse("invalid_json", "api_url must be a string".into())),
         };
         if let Err(e) = policy.base_for(api_url) {
             return Err(refuse("api_url_not_allowed", e.to_string()));

@@ -63,24 +63,12 @@ impl std::fmt::Debug for Job {
 }
 
 impl Job {
-    /// The task id the comment goes to, from the body (`task_id`, else `task.id`).
+    /// The task id the comment goes to, from the body (`task_id`, else `task.id`), read as
+    /// leniently as when the call was accepted.
     pub fn task_id(&self) -> Option<u64> {
-        #[derive(Deserialize)]
-        struct Envelope {
-            task_id: Option<serde_json::Value>,
-            task: Option<TaskId>,
-        }
-        #[derive(Deserialize)]
-        struct TaskId {
-            id: Option<serde_json::Value>,
-        }
-        let envelope: Envelope = serde_json::from_str(&self.body).ok()?;
-        let id = envelope.task_id.or(envelope.task.and_then(|t| t.id))?;
-        match id {
-            serde_json::Value::Number(n) => n.as_u64(),
-            serde_json::Value::String(s) if s.len() <= 20 => s.parse().ok(),
-            _ => None,
-        }
+        serde_json::from_str::<super::key::BotCallIds>(&self.body)
+            .ok()?
+            .task_number()
     }
 }
 

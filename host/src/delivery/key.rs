@@ -82,6 +82,18 @@ impl BotCallIds {
         BotCallIds { task_id, task }
     }
 
+    /// The task the call is about, as a number: `task_id`, else `task.id` (a number, or a
+    /// string of digits), as the comment of an async bot's reply is posted to it.
+    pub fn task_number(&self) -> Option<u64> {
+        let task_id = self.task_id.as_ref();
+        let id = task_id.or(self.task.as_ref().and_then(|t| t.id.as_ref()))?;
+        match id {
+            serde_json::Value::Number(n) => n.as_u64(),
+            serde_json::Value::String(s) if s.len() <= MAX_ID_LEN => s.parse().ok(),
+            _ => None,
+        }
+    }
+
     /// `task_id` and the last comment's id, both as digits, when the body has them.
     fn pair(&self) -> Option<(String, String)> {
         let task = self.task.as_ref()?;
@@ -283,6 +295,22 @@ mod tests {
 
     fn key(body: &str) -> String {
         DeliveryKey::of_bot_call(&PluginName::new("b").unwrap(), body).0
+    }
+
+    #[test]
+    fn the_task_number_comes_from_task_id_else_task_id() {
+        let number = |body: &str| {
+            serde_json::from_str::<BotCallIds>(body)
+                .unwrap()
+                .task_number()
+        };
+        assert_eq!(number(r#"{"task_id":5,"task":{"id":6}}"#), Some(5));
+        assert_eq!(number(r#"{"task_id":"7"}"#), Some(7));
+        assert_eq!(number(r#"{"task":{"id":8,"comments":"odd"}}"#), Some(8));
+        assert_eq!(number(r#"{"task_id":"abc","task":{"id":9}}"#), None);
+        assert_eq!(number(r#"{"task_id":-1}"#), None);
+        assert_eq!(number(r#"{"task":"odd"}"#), None);
+        assert_eq!(number(r#"{}"#), None);
     }
 
     #[test]

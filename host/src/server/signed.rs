@@ -234,10 +234,12 @@ impl Call<'_> {
         let refuse = |code: &'static str, message: String| {
             Failure::bad_request(ApiError::new(StatusCode::BAD_REQUEST, code, message))
         };
-        let Some(task_id) = &read.task_id else {
+        // Refused now rather than queued and parked: the worker could not post the reply.
+        let Some(task_id) = read.ids.task_number() else {
             return Err(refuse(
                 "missing_task_id",
-                "an async bot's reply is posted on the call's task: the body has no task_id".into(),
+                "an async bot's reply is posted on the call's task: the body has no numeric task_id"
+                    .into(),
             ));
         };
         tracing::Span::current().record("task_id", tracing::field::display(task_id));

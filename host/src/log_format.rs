@@ -30,13 +30,7 @@ pub struct SpanFields;
 impl<'w> FormatFields<'w> for SpanFields {
     fn format_fields<R: RecordFields>(&self, mut w: Writer<'w>, fields: R) -> fmt::Result {
         w.write_char('{')?;
-        let mut visitor = Fields {
-            w: &mut w,
-            first: true,
-            result: Ok(()),
-        };
-        fields.record(&mut visitor);
-        visitor.result?;
+        write_members(&mut w, true, |v| fields.record(v))?;
         w.write_char('}')
     }
 
@@ -54,14 +48,7 @@ impl<'w> FormatFields<'w> for SpanFields {
         } else {
             current.fields.push('{');
         }
-        let mut w = current.as_writer();
-        let mut visitor = Fields {
-            w: &mut w,
-            first: !had_members,
-            result: Ok(()),
-        };
-        fields.record(&mut visitor);
-        let result = visitor.result;
+        let result = write_members(&mut current.as_writer(), !had_members, |v| fields.record(v));
         if result.is_err() {
             // A value whose formatting failed leaves the object as it was, still valid.
             current.fields.truncate(before.saturating_sub(1));
@@ -87,13 +74,7 @@ where
         w.write_str("{\"timestamp\":\"")?;
         write_rfc3339(&mut w, SystemTime::now())?;
         write!(w, "\",\"level\":\"{}\",\"fields\":{{", meta.level())?;
-        let mut fields = Fields {
-            w: &mut w,
-            first: true,
-            result: Ok(()),
-        };
-        event.record(&mut fields);
-        fields.result?;
+        write_members(&mut w, true, |v| event.record(v))?;
         w.write_str("},\"target\":")?;
         write_str(&mut w, meta.target())?;
         let span = event
@@ -124,7 +105,22 @@ where
     }
 }
 
-/// Writes an event's fields as JSON members.
+/// Writes fields as JSON members through `record` (`first`: none written before them).
+fn write_members(
+    w: &mut Writer<'_>,
+    first: bool,
+    record: impl FnOnce(&mut Fields<'_, '_>),
+) -> fmt::Result {
+    let mut visitor = Fields {
+        w,
+        first,
+        result: Ok(()),
+    };
+    record(&mut visitor);
+    visitor.result
+}
+
+/// Writes fields as JSON members.
 struct Fields<'a, 'w> {
     w: &'a mut Writer<'w>,
     first: bool,

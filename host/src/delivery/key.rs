@@ -223,43 +223,11 @@ mod lenient {
 
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Comments, A::Error> {
             let mut last = None;
-            while let Some(comment) = seq.next_element::<Comment>()? {
-                last = Some(comment.0);
+            // A comment is read as a task is (its `id`; anything else skipped).
+            while let Some(comment) = seq.next_element::<super::TaskIds>()? {
+                last = Some(comment.id);
             }
             Ok(Comments(last))
-        }
-    }
-
-    #[derive(Default)]
-    struct Comment(Option<serde_json::Value>);
-
-    impl<'de> de::Deserialize<'de> for Comment {
-        fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Comment, D::Error> {
-            d.deserialize_any(CommentVisitor)
-        }
-    }
-
-    struct CommentVisitor;
-
-    impl<'de> Visitor<'de> for CommentVisitor {
-        type Value = Comment;
-        anything_else!(Comment);
-
-        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Comment, A::Error> {
-            skip_seq(seq).map(|()| Comment::default())
-        }
-
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Comment, A::Error> {
-            let mut id = None;
-            while let Some(key) = map.next_key::<Key>()? {
-                match key {
-                    Key::Id => id = map.next_value()?,
-                    _ => {
-                        map.next_value::<IgnoredAny>()?;
-                    }
-                }
-            }
-            Ok(Comment(id))
         }
     }
 }

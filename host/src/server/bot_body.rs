@@ -46,7 +46,10 @@ pub fn read(text: &str) -> Result<BotBody, Failure> {
     }
     let task_id = envelope.task_id.as_ref().and_then(|id| match id {
         serde_json::Value::Number(n) => Some(n.to_string()),
-        serde_json::Value::String(s) if s.len() <= MAX_TASK_ID_IN_LOG => Some(s.clone()),
+        // Escaped: the text log writes span fields as they are.
+        serde_json::Value::String(s) if s.len() <= MAX_TASK_ID_IN_LOG => {
+            Some(crate::text::sanitize(s, MAX_TASK_ID_IN_LOG * 4).into_owned())
+        }
         _ => None,
     });
     Ok(BotBody {
@@ -74,6 +77,10 @@ mod tests {
     fn task_id_for_the_log() {
         assert_eq!(task_id(r#"{"task_id": 5, "task": {}}"#), Some("5".into()));
         assert_eq!(task_id(r#"{"task_id": "7"}"#), Some("7".into()));
+        assert_eq!(
+            task_id(r#"{"task_id": "7\nINFO forged"}"#),
+            Some("7\\nINFO forged".into())
+        );
         assert_eq!(task_id(r#"{"event": "test"}"#), None);
         assert_eq!(
             task_id(&format!(r#"{{"task_id": "{}"}}"#, "9".repeat(33))),

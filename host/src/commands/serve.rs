@@ -13,21 +13,13 @@ use pyrus_host::host::Host;
 use pyrus_host::reload::Reloader;
 use pyrus_host::server::{self, AppState};
 
-/// Workers beyond those that may run plugin calls at once.
-const SPARE_WORKERS: usize = 2;
-
 pub fn serve(config_path: PathBuf) -> anyhow::Result<ExitCode> {
     let config = Config::load(&config_path)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        // Plugin calls run on at most one worker per core at a time (the runtime's
-        // scheduler holds the others back): the extra workers are free to accept
-        // connections and read requests at once, and the OS runs them as soon as they wake.
-        .worker_threads(pyrus_host::runtime::plugin_threads() + SPARE_WORKERS)
-        // A plugin's slice can last a tick or more (longer in a bulk memory instruction);
-        // tokio checks for I/O only every `event_interval` polls (61 by default). Checking
-        // every 2 polls keeps the busy workers from sitting on ready I/O.
-        .event_interval(2)
+        // The workers only read requests and write answers (plugin calls run on the
+        // scheduler's own threads): one per core.
+        .worker_threads(pyrus_host::runtime::plugin_threads())
         .on_thread_park(pyrus_host::runtime::os_sched::worker_parks)
         .build()
         .context("cannot start the async runtime")?;

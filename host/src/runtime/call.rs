@@ -78,8 +78,8 @@ impl Runtime {
 
     /// Runs `body` with a fresh store for one admitted call, within the plugin's `sandbox`.
     ///
-    /// `body` instantiates and calls the plugin, polled only while the scheduler gives it
-    /// a slot or a thread; the store is dropped afterwards, whatever happened, so no state
+    /// `body` instantiates and calls the plugin, polled on the scheduler's lanes (never on
+    /// the async runtime's workers); the store is dropped afterwards, whatever happened, so no state
     /// survives the call. At `timeout` the caller gets its answer at once; a call still
     /// running then is dropped by the scheduler.
     pub async fn run_call<R: Send + 'static>(
@@ -121,8 +121,8 @@ impl Runtime {
                 .expect("the store lives until the call ends");
             let outcome = body(store).await;
             let result = outcome.map_err(|err| classify(&err, store, &limits));
-            // Resetting the instance's memory is work for this plugin's call: done in its
-            // slot or on its lane, and counted as its CPU, not left to the workers.
+            // Resetting the instance's memory is work for this plugin's call: done on its
+            // lane, and counted as its CPU, not left to the workers.
             drop(call);
             result
         };
@@ -165,14 +165,14 @@ impl Drop for Ended {
         // Giving back a large memory to the pool (resetting its pages) takes milliseconds
         // that nothing interrupts: on the long lane, so quick calls do not wait for it. The
         // admission is held until the instance's slot is free again.
-        if memory > DROP_OFF_WORKER_BYTES && !super::scheduler::on_long_lane() {
+        if memory > DROP_ON_LONG_LANE_BYTES && !super::scheduler::on_long_lane() {
             (self.scheduler).run_long(&self.account, async move { drop((store, admission)) });
         }
     }
 }
 
-/// Memory above which a store is dropped on the long lane rather than in a quick slot.
-const DROP_OFF_WORKER_BYTES: usize = 8 << 20;
+/// Memory above which a store is dropped on the long lane rather than the quick one.
+const DROP_ON_LONG_LANE_BYTES: usize = 8 << 20;
 
 fn classify(err: &wasmtime::Error, store: &Store<CallState>, limits: &Limits) -> CallError {
     // Every pool slot of some kind (core instances, memories, tables) is taken: the call

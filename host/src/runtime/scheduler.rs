@@ -1,4 +1,4 @@
-//! Fair sharing of the cores between plugins.
+//! Fair sharing of the cores between plugins, on threads apart from the async runtime's.
 //!
 //! A call runs its WebAssembly inside the poll of its future; the epoch ticker makes a
 //! running call yield every tick ([`super::engine::EPOCH_TICK`]), and a host function that
@@ -6,22 +6,24 @@
 //! is ready in FIFO order and knows nothing of plugins: with dozens of looping calls ready, a
 //! short call would wait behind a slice of each. And some work no epoch interrupts: a bulk
 //! memory instruction (a 100 MiB `memory.copy` takes tens of milliseconds), a host function,
-//! dropping a large store. So calls run in two lanes:
+//! dropping a large store. So calls never run on the async runtime's workers, which only
+//! read requests, fire timeouts and write answers; they run in two lanes of threads:
 //!
-//! - **Quick**: a call starts in its caller's task on the async runtime's workers, polled
-//!   only while it holds one of a few *slots* (one per core). A call stopped by the epoch is
-//!   not made ready again by tokio: it queues here ([`Turn`]), and so does a call that woke
-//!   from a wait while every slot is taken.
+//! - **Quick**: one thread per core at the default priority. A call starts here; a call
+//!   stopped by the epoch ([`Turn`]) or woken from a wait queues again for the lane's next
+//!   free thread.
 //! - **Long**: once a call has used [`FRESH_BUDGET`] of CPU (at its next stop), or from its
 //!   start when its plugin's recent calls used more than that each on average, it moves to
 //!   threads of its own (one per core) at nice [`LONG_NICE`]. The OS gives the cores to the
-//!   workers first (quick calls, reading requests, answering) and preempts a long call
-//!   wherever it is, even in the middle of an instruction no epoch interrupts; a long call
-//!   still gets about a tenth of a busy core, so it progresses.
+//!   workers and the quick lane first and preempts a long call wherever it is, even in the
+//!   middle of an instruction no epoch interrupts; a long call still gets about a tenth of a
+//!   busy core, so it progresses.
 //!
-//! In each lane, a free slot (or thread) goes to the waiting call first in this order (on
-//! the long lane, work that frees resources goes before all: a cancelled call's drop, a
-//! large store's reset):
+//! The workers ask for a short OS slice ([`os_sched::WORKER_SLICE`]): a worker woken by a
+//! request or a timeout preempts a lane thread at once instead of waiting out its slice.
+//!
+//! In each lane, a free thread takes the waiting call first in this order (work that frees
+//! resources goes before all: a cancelled call's drop, a large store's reset):
 //! 1. A plugin's oldest waiting call, once it has waited [`MAX_WAIT`], at most once per
 //!    `MAX_WAIT` per plugin: long calls make progress however many others arrive.
 //! 2. The call whose plugin has used the least CPU *recently*: each plugin's CPU time
@@ -30,7 +32,8 @@
 //!    calls running gets no more than one that runs one.
 //! 3. The oldest ticket.
 //!
-//! The time a call is polled is its plugin's CPU use: exported per plugin in /metrics.
+//! The CPU a lane thread spends polling a call (its own CPU clock) is the plugin's CPU use:
+//! exported per plugin in /metrics.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -47,13 +50,13 @@ use super::os_sched;
 /// The CPU a call may use on the quick lane.
 pub const FRESH_BUDGET: Duration = Duration::from_millis(5);
 
-/// How long a call may wait for a slot before it goes ahead of every call that waited less.
+/// How long a call may wait for a thread before it goes ahead of every call that waited less.
 pub const MAX_WAIT: Duration = Duration::from_millis(100);
 
 /// How fast a plugin's past CPU use stops counting against it.
 pub const HALF_LIFE: Duration = Duration::from_secs(1);
 
-/// One plugin's use of the workers, shared by its calls and kept across reloads.
+/// One plugin's use of the lanes, shared by its calls and kept across reloads.
 #[derive(Debug, Default)]
 pub struct Account {
     /// CPU used recently, decaying; read and written under the scheduler's lock.
@@ -135,15 +138,15 @@ fn decay(ago: Duration) -> f64 {
 }
 
 impl Account {
-    /// Time this plugin's calls have run on a worker (WebAssembly and the host functions
+    /// Time this plugin's calls have run on a lane (WebAssembly and the host functions
     /// they called, from instantiation to the end of the call).
     pub fn cpu_time(&self) -> Duration {
         Duration::from_nanos(self.busy.load(Ordering::Relaxed))
     }
 }
 
-/// One call's link between its store's epoch callback and its [`Fair`] future: a call that
-/// yields at a tick must wait for its turn, not be polled again at once.
+/// One call's link between its store's epoch callback and its lane: a call that yields at
+/// a tick must wait for its turn, not be polled again at once.
 #[derive(Debug, Default)]
 pub struct Turn {
     yielded: AtomicBool,
@@ -151,8 +154,8 @@ pub struct Turn {
 
 impl Turn {
     /// A future for the epoch callback's [`wasmtime::UpdateDeadline::YieldCustom`]: pending
-    /// once without waking anyone (so the call leaves tokio's queue, and its [`Fair`] queues
-    /// it here), then ready when the call is polled again, i.e. given a slot.
+    /// once without waking anyone (the lane thread sees the flag and queues the call
+    /// again), then ready when the call is polled again, i.e. given a thread.
     pub fn yield_now(self: &Arc<Self>) -> impl Future<Output = ()> + Send + 'static {
         let turn = self.clone();
         let mut yielded = false;
@@ -221,19 +224,6 @@ impl<T> Queue<T> {
         }
         Some(next)
     }
-
-    /// Where a call with `account`'s recent CPU would stand against the waiting ones.
-    fn goes_first(&self, account: &Account) -> bool {
-        let now = Instant::now();
-        let heads = heads(&self.waiting);
-        let mine = (2, account.recent(now));
-        self.waiting.iter().all(|w| mine <= w.rank(now, &heads))
-    }
-
-    fn remove(&mut self, id: u64) -> Option<Waiter<T>> {
-        let i = self.waiting.iter().position(|w| w.id == id)?;
-        Some(self.waiting.swap_remove(i))
-    }
 }
 
 impl<T> Waiter<T> {
@@ -268,62 +258,36 @@ fn heads<T>(waiting: &[Waiter<T>]) -> HashMap<*const Account, u64> {
     heads
 }
 
-/// The quick lane's slots: a call holding one is polled in its caller's task.
-struct Slots {
-    free: usize,
-    queue: Queue<Waker>,
-    /// Tickets given a slot whose call has not been polled since.
-    granted: Vec<u64>,
-}
-
-impl Slots {
-    /// Gives free slots to the waiting calls.
-    fn grant(&mut self) {
-        while self.free > 0 {
-            let Some(next) = self.queue.pop() else { return };
-            self.granted.push(next.id);
-            next.what.wake();
-            self.free -= 1;
-        }
-    }
-}
-
 /// The two lanes.
 pub struct Scheduler {
-    quick: Mutex<Slots>,
-    long: Arc<LongLane>,
+    quick: Arc<Lane>,
+    long: Arc<Lane>,
 }
 
 impl Scheduler {
-    /// A scheduler with `slots` quick calls polled at once on the async runtime's workers
-    /// and `slots` threads of its own for long calls, which poll them inside `runtime`'s
+    /// A scheduler with `threads` threads in each lane, which poll calls inside `runtime`'s
     /// context (their timers and sockets are the runtime's).
-    pub fn new(slots: usize, runtime: tokio::runtime::Handle) -> Scheduler {
+    pub fn new(threads: usize, runtime: tokio::runtime::Handle) -> Scheduler {
+        let threads = threads.max(1);
         Scheduler {
-            quick: Mutex::new(Slots {
-                free: slots.max(1),
-                queue: Queue::new(),
-                granted: Vec::new(),
-            }),
-            long: LongLane::start(slots.max(1), runtime),
+            quick: Lane::start(LaneKind::Quick, threads, runtime.clone()),
+            long: Lane::start(LaneKind::Long, threads, runtime),
         }
     }
 
-    /// Runs `call` for the plugin of `account`, polling it only while it holds a slot of
-    /// the quick lane or a thread of the long lane; `turn` is the one the call's epoch
-    /// callback yields through.
+    /// Runs `call` for the plugin of `account` on the lanes' threads; `turn` is the one the
+    /// call's epoch callback yields through. The call starts when the returned future is
+    /// first polled; dropping that future drops the call on its lane.
     pub fn run<F>(self: &Arc<Self>, account: &Arc<Account>, turn: Arc<Turn>, call: F) -> Fair<F>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
         Fair {
-            stage: Stage::Quick(Box::pin(call)),
+            stage: Stage::Start(Box::pin(call)),
             scheduler: self.clone(),
             account: account.clone(),
             turn,
-            waiting: None,
-            used: Duration::ZERO,
         }
     }
 
@@ -336,64 +300,49 @@ impl Scheduler {
     ) {
         let work = work.instrument(tracing::Span::current());
         // Urgent: it holds its admission and pool slot until it is done.
-        self.long
-            .spawn(account, Arc::new(Turn::default()), true, Box::pin(work));
+        self.spawn(
+            account,
+            Arc::new(Turn::default()),
+            Start::Urgent,
+            Box::pin(work),
+        );
     }
 
-    fn lock(&self) -> MutexGuard<'_, Slots> {
-        // The queue's invariants hold between statements: a panic elsewhere leaves it usable.
-        self.quick.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Takes a slot at once, or queues for one and returns the ticket.
-    fn take(&self, account: &Arc<Account>, waker: &Waker) -> Option<u64> {
-        let mut q = self.lock();
-        if q.free > 0 && q.queue.goes_first(account) {
-            q.free -= 1;
-            return None;
-        }
-        Some(q.queue.push(account, false, waker.clone()))
-    }
-
-    /// Whether ticket `id` has been given a slot; if not, the waker to call when it is.
-    fn granted(&self, id: u64, waker: &Waker) -> bool {
-        let mut q = self.lock();
-        if let Some(i) = q.granted.iter().position(|g| *g == id) {
-            q.granted.swap_remove(i);
-            return true;
-        }
-        if let Some(w) = q.queue.waiting.iter_mut().find(|w| w.id == id) {
-            if !w.what.will_wake(waker) {
-                w.what = waker.clone();
-            }
-        }
-        false
-    }
-
-    /// Gives a slot back; with `requeue` (the call yielded at a tick and stays quick),
-    /// queues the call for its next slot in the same step.
-    fn give_back(&self, account: &Arc<Account>, requeue: Option<&Waker>) -> Option<u64> {
-        let mut q = self.lock();
-        q.free += 1;
-        let ticket = requeue.map(|waker| q.queue.push(account, false, waker.clone()));
-        q.grant();
-        ticket
-    }
-
-    /// Withdraws ticket `id` (its call was dropped, e.g. at its timeout).
-    fn cancel(&self, id: u64) {
-        let mut q = self.lock();
-        if q.queue.remove(id).is_none() {
-            if let Some(i) = q.granted.iter().position(|g| *g == id) {
-                q.granted.swap_remove(i);
-                q.free += 1;
-                q.grant();
-            }
-        }
+    fn spawn(
+        &self,
+        account: &Arc<Account>,
+        turn: Arc<Turn>,
+        start: Start,
+        call: Pin<Box<dyn Future<Output = ()> + Send>>,
+    ) -> Arc<CallTask> {
+        let task = Arc::new(CallTask {
+            call: Mutex::new(Some(call)),
+            state: Mutex::new(TaskState::Queued),
+            account: account.clone(),
+            turn,
+            quick: Arc::downgrade(&self.quick),
+            long: Arc::downgrade(&self.long),
+            on_long: AtomicBool::new(start != Start::Quick),
+            used: AtomicU64::new(0),
+            cancelled: AtomicBool::new(false),
+            urgent: start == Start::Urgent,
+        });
+        task.enqueue();
+        task
     }
 }
 
-/// Charges `spent` on a worker to `account`'s plugin.
+/// Where a call starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Start {
+    Quick,
+    /// Its plugin's recent calls ran long.
+    Long,
+    /// Work that frees resources: on the long lane, before every other.
+    Urgent,
+}
+
+/// Charges `spent` (CPU) to `account`'s plugin.
 fn charge(account: &Account, spent: Duration) {
     account
         .busy
@@ -401,49 +350,19 @@ fn charge(account: &Account, spent: Duration) {
     account.charge(spent, Instant::now());
 }
 
-/// A call that runs only while it holds a quick slot, then on the long lane.
+/// A plugin call as its caller awaits it: handed to a lane at the first poll, its output
+/// back through a channel.
 pub struct Fair<F: Future> {
     stage: Stage<F>,
     scheduler: Arc<Scheduler>,
     account: Arc<Account>,
     turn: Arc<Turn>,
-    /// The ticket of a call waiting for a quick slot.
-    waiting: Option<u64>,
-    /// CPU this call has used.
-    used: Duration,
 }
 
 enum Stage<F: Future> {
-    Quick(Pin<Box<F>>),
-    Long(Arc<CallTask>, tokio::sync::oneshot::Receiver<F::Output>),
+    Start(Pin<Box<F>>),
+    Running(Arc<CallTask>, tokio::sync::oneshot::Receiver<F::Output>),
     Done,
-}
-
-impl<F> Fair<F>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    /// Hands the call to the long lane; it goes on there at once.
-    fn move_to_long_lane(&mut self) {
-        let Stage::Quick(call) = std::mem::replace(&mut self.stage, Stage::Done) else {
-            return;
-        };
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        // The call's log lines keep the request's span (bot, task id) on the lane's threads.
-        let task = self.scheduler.long.spawn(
-            &self.account,
-            self.turn.clone(),
-            false,
-            Box::pin(
-                async move {
-                    let _ = tx.send(call.await);
-                }
-                .instrument(tracing::Span::current()),
-            ),
-        );
-        self.stage = Stage::Long(task, rx);
-    }
 }
 
 impl<F> Future for Fair<F>
@@ -455,101 +374,99 @@ where
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = &mut *self;
-        if matches!(this.stage, Stage::Quick(_))
-            && this.waiting.is_none()
-            && (this.used >= FRESH_BUDGET || (this.used.is_zero() && this.account.expects_long()))
-        {
-            this.move_to_long_lane();
-        }
-        let call = match &mut this.stage {
-            Stage::Long(_, done) => {
-                return match Pin::new(done).poll(cx) {
-                    Poll::Ready(Ok(out)) => {
-                        this.stage = Stage::Done;
-                        Poll::Ready(out)
+        if let Stage::Start(_) = this.stage {
+            let Stage::Start(call) = std::mem::replace(&mut this.stage, Stage::Done) else {
+                unreachable!()
+            };
+            let start = if this.account.expects_long() {
+                Start::Long
+            } else {
+                Start::Quick
+            };
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            // The call's log lines keep the request's span (bot, task id) on the lanes.
+            let task = this.scheduler.spawn(
+                &this.account,
+                this.turn.clone(),
+                start,
+                Box::pin(
+                    async move {
+                        let _ = tx.send(call.await);
                     }
-                    // The long lane drops a call unfinished only when it is cancelled
-                    // (after this future was dropped) or when it panicked.
-                    Poll::Ready(Err(_)) => panic!("a plugin call panicked on the long lane"),
-                    Poll::Pending => Poll::Pending,
-                };
-            }
-            Stage::Quick(call) => call,
-            Stage::Done => panic!("a call polled after it ended"),
-        };
-        match this.waiting {
-            Some(id) if !this.scheduler.granted(id, cx.waker()) => return Poll::Pending,
-            Some(_) => this.waiting = None,
-            None => {
-                if let Some(id) = this.scheduler.take(&this.account, cx.waker()) {
-                    this.waiting = Some(id);
-                    return Poll::Pending;
+                    .instrument(tracing::Span::current()),
+                ),
+            );
+            this.stage = Stage::Running(task, rx);
+        }
+        match &mut this.stage {
+            Stage::Running(_, done) => match Pin::new(done).poll(cx) {
+                Poll::Ready(Ok(out)) => {
+                    this.stage = Stage::Done;
+                    Poll::Ready(out)
                 }
-            }
+                // A lane drops a call unfinished only when it is cancelled (after this
+                // future was dropped) or when it panicked.
+                Poll::Ready(Err(_)) => panic!("a plugin call panicked on its lane"),
+                Poll::Pending => Poll::Pending,
+            },
+            Stage::Start(_) | Stage::Done => panic!("a call polled after it ended"),
         }
-        let started = Instant::now();
-        let polled =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| call.as_mut().poll(cx)))
-                .unwrap_or_else(|panic| {
-                    // A host bug: the slot must not be lost with the call.
-                    this.scheduler.give_back(&this.account, None);
-                    std::panic::resume_unwind(panic)
-                });
-        let spent = started.elapsed();
-        this.used += spent;
-        charge(&this.account, spent);
-        let yielded = polled.is_pending() && this.turn.yielded.swap(false, Ordering::Relaxed);
-        let stays = this.used < FRESH_BUDGET;
-        this.waiting =
-            (this.scheduler).give_back(&this.account, (yielded && stays).then_some(cx.waker()));
-        if let Poll::Ready(out) = polled {
-            this.stage = Stage::Done;
-            return Poll::Ready(out);
-        }
-        if yielded && !stays {
-            // Moves to the long lane, and registers this task's waker for the call's end.
-            return self.poll(cx);
-        }
-        Poll::Pending
     }
 }
 
 impl<F: Future> Drop for Fair<F> {
     fn drop(&mut self) {
-        if let Some(id) = self.waiting {
-            self.scheduler.cancel(id);
-        }
-        if let Stage::Long(task, _) = &self.stage {
-            task.cancel(&self.scheduler.long);
+        if let Stage::Running(task, _) = &self.stage {
+            task.cancel();
         }
     }
 }
 
-/// The long lane: threads of their own, at a lower priority than the async runtime's.
-struct LongLane {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LaneKind {
+    Quick,
+    Long,
+}
+
+/// One lane: threads of its own, polling the calls queued here in the module's order.
+struct Lane {
     /// Calls made ready by anyone, workers included. Its lock is held only to push or take:
-    /// a worker never waits for a lane thread (at nice 10, preempted) that is ranking.
-    inbox: Mutex<Vec<Arc<CallTask>>>,
+    /// a worker never waits for a lane thread (maybe preempted) that is ranking.
+    inbox: Mutex<Inbox>,
     ready: Condvar,
     /// The ranked queue, only ever locked by the lane's own threads.
     queue: Mutex<Queue<Arc<CallTask>>>,
 }
 
-impl LongLane {
-    fn start(threads: usize, runtime: tokio::runtime::Handle) -> Arc<LongLane> {
-        let lane = Arc::new(LongLane {
-            inbox: Mutex::new(Vec::new()),
+#[derive(Default)]
+struct Inbox {
+    tasks: Vec<Arc<CallTask>>,
+    /// Threads asleep on `ready`: a push wakes one only if there is one (a futex call
+    /// saved per call when all are busy).
+    asleep: usize,
+}
+
+impl Lane {
+    fn start(kind: LaneKind, threads: usize, runtime: tokio::runtime::Handle) -> Arc<Lane> {
+        let lane = Arc::new(Lane {
+            inbox: Mutex::new(Inbox::default()),
             ready: Condvar::new(),
             queue: Mutex::new(Queue::new()),
         });
+        let name = match kind {
+            LaneKind::Quick => "plugin-quick",
+            LaneKind::Long => "plugin-long",
+        };
         for i in 0..threads {
             let (lane, runtime) = (Arc::downgrade(&lane), runtime.clone());
             std::thread::Builder::new()
-                .name(format!("plugin-long-{i}"))
+                .name(format!("{name}-{i}"))
                 .spawn(move || {
-                    lower_priority();
+                    if kind == LaneKind::Long {
+                        lower_priority();
+                    }
                     let _context = runtime.enter();
-                    while let Some(task) = LongLane::next(&lane) {
+                    while let Some(task) = Lane::next(&lane) {
                         // A panic (a host bug) while dropping a call must not take the
                         // thread with it: the call ends, its caller panics in turn.
                         let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -560,22 +477,23 @@ impl LongLane {
                         }
                     }
                 })
-                .expect("spawn a long-lane thread");
+                .expect("spawn a lane thread");
         }
         lane
     }
 
     fn lock(&self) -> MutexGuard<'_, Queue<Arc<CallTask>>> {
+        // The queue's invariants hold between statements: a panic elsewhere leaves it usable.
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The next call to poll; `None` once the lane is gone.
-    fn next(lane: &Weak<LongLane>) -> Option<Arc<CallTask>> {
+    fn next(lane: &Weak<Lane>) -> Option<Arc<CallTask>> {
         loop {
             let lane = lane.upgrade()?;
             {
                 let mut q = lane.lock();
-                for task in std::mem::take(&mut *lane.inbox()) {
+                for task in std::mem::take(&mut lane.inbox().tasks) {
                     let (account, urgent) = (task.account.clone(), task.urgent);
                     q.push(&account, urgent, task);
                 }
@@ -590,48 +508,37 @@ impl LongLane {
                     return Some(next.what);
                 }
             }
-            let inbox = lane.inbox();
-            if inbox.is_empty() {
+            let mut inbox = lane.inbox();
+            if inbox.tasks.is_empty() {
+                inbox.asleep += 1;
                 // Wakes now and then to notice the lane's end.
-                let _ = lane.ready.wait_timeout(inbox, Duration::from_secs(1));
+                let (mut inbox, _) = (lane.ready)
+                    .wait_timeout(inbox, Duration::from_secs(1))
+                    .unwrap_or_else(|e| e.into_inner());
+                inbox.asleep -= 1;
             }
         }
     }
 
-    fn inbox(&self) -> MutexGuard<'_, Vec<Arc<CallTask>>> {
+    fn inbox(&self) -> MutexGuard<'_, Inbox> {
         self.inbox.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn spawn(
-        self: &Arc<Self>,
-        account: &Arc<Account>,
-        turn: Arc<Turn>,
-        urgent: bool,
-        call: Pin<Box<dyn Future<Output = ()> + Send>>,
-    ) -> Arc<CallTask> {
-        let task = Arc::new(CallTask {
-            call: Mutex::new(Some(call)),
-            state: Mutex::new(TaskState::Queued),
-            account: account.clone(),
-            turn,
-            lane: Arc::downgrade(self),
-            cancelled: AtomicBool::new(false),
-            urgent,
-        });
-        self.enqueue(task.clone());
-        task
-    }
-
     fn enqueue(&self, task: Arc<CallTask>) {
-        self.inbox().push(task);
-        self.ready.notify_one();
+        let mut inbox = self.inbox();
+        inbox.tasks.push(task);
+        let asleep = inbox.asleep > 0;
+        drop(inbox);
+        if asleep {
+            self.ready.notify_one();
+        }
     }
 }
 
 /// Long calls run at this nice value: the OS gives a core to the async runtime's workers
-/// (quick calls, requests) first, and preempts a long call even inside a bulk memory
-/// instruction or a host function, which no epoch interrupts. At 10 a long call still gets
-/// about a tenth of a core that quick work keeps busy, so it progresses.
+/// and the quick lane first, and preempts a long call wherever it is, even inside a bulk
+/// memory instruction or a host function, which no epoch interrupts. At 10 a long call
+/// still gets about a tenth of a core that quick work keeps busy, so it progresses.
 pub const LONG_NICE: i32 = 10;
 
 thread_local! {
@@ -648,13 +555,18 @@ fn lower_priority() {
     os_sched::set_current_thread(LONG_NICE, Duration::ZERO);
 }
 
-/// A call on the long lane: its future, polled by one lane thread at a time.
+/// A call on a lane: its future, polled by one lane thread at a time.
 struct CallTask {
     call: Mutex<Option<Pin<Box<dyn Future<Output = ()> + Send>>>>,
     state: Mutex<TaskState>,
     account: Arc<Account>,
     turn: Arc<Turn>,
-    lane: Weak<LongLane>,
+    quick: Weak<Lane>,
+    long: Weak<Lane>,
+    /// Queued on the long lane from now on.
+    on_long: AtomicBool,
+    /// CPU used so far, in nanoseconds.
+    used: AtomicU64,
     /// Its caller is gone (timed out): drop it at its next turn.
     cancelled: AtomicBool,
     /// Goes first whenever it waits (work that frees resources).
@@ -665,7 +577,7 @@ struct CallTask {
 enum TaskState {
     /// Waiting for something (a timer, a socket) to wake it.
     Idle,
-    /// In the lane's queue.
+    /// In a lane's queue.
     Queued,
     /// Being polled.
     Running,
@@ -679,6 +591,18 @@ impl CallTask {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Queues the call on its lane.
+    fn enqueue(self: &Arc<Self>) {
+        let lane = if self.on_long.load(Ordering::Relaxed) {
+            &self.long
+        } else {
+            &self.quick
+        };
+        if let Some(lane) = lane.upgrade() {
+            lane.enqueue(self.clone());
+        }
+    }
+
     fn run(self: Arc<Self>) {
         let mut call = self.call.lock().unwrap_or_else(|e| e.into_inner());
         *self.state() = TaskState::Running;
@@ -687,22 +611,28 @@ impl CallTask {
             return;
         };
         if self.cancelled.load(Ordering::Relaxed) {
-            // Dropping the call drops its store here, on the lane.
+            // Dropping the call drops its store here, on its lane.
             *call = None;
             *self.state() = TaskState::Done;
             return;
         }
         let waker = Waker::from(self.clone());
-        // The thread's own CPU clock: at nice 10 a poll's wall time includes the time the
-        // OS gave the core to others.
+        // The thread's own CPU clock: a poll's wall time includes the time the OS gave the
+        // core to others.
         let started = os_sched::thread_cpu_time();
         let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             future.as_mut().poll(&mut Context::from_waker(&waker))
         }));
-        charge(
-            &self.account,
-            os_sched::thread_cpu_time().saturating_sub(started),
-        );
+        let spent = os_sched::thread_cpu_time().saturating_sub(started);
+        charge(&self.account, spent);
+        let used = self
+            .used
+            .fetch_add(spent.as_nanos() as u64, Ordering::Relaxed)
+            + spent.as_nanos() as u64;
+        if used >= FRESH_BUDGET.as_nanos() as u64 {
+            // At its next stop, the call moves on.
+            self.on_long.store(true, Ordering::Relaxed);
+        }
         // A panic (a bug of the host's) ends the call; its caller panics in turn.
         if !matches!(polled, Ok(Poll::Pending)) {
             *call = None;
@@ -715,22 +645,20 @@ impl CallTask {
         if yielded || *state == TaskState::Notified {
             *state = TaskState::Queued;
             drop(state);
-            if let Some(lane) = self.lane.upgrade() {
-                lane.enqueue(self);
-            }
+            self.enqueue();
         } else {
             *state = TaskState::Idle;
         }
     }
 
-    fn cancel(self: &Arc<Self>, lane: &LongLane) {
+    fn cancel(self: &Arc<Self>) {
         self.cancelled.store(true, Ordering::Relaxed);
         let mut state = self.state();
         match *state {
             TaskState::Idle => {
                 *state = TaskState::Queued;
                 drop(state);
-                lane.enqueue(self.clone());
+                self.enqueue();
             }
             // The lane sees the flag when it ranks its queue next.
             TaskState::Queued => {}
@@ -751,9 +679,7 @@ impl Wake for CallTask {
             TaskState::Idle => {
                 *state = TaskState::Queued;
                 drop(state);
-                if let Some(lane) = self.lane.upgrade() {
-                    lane.enqueue(self.clone());
-                }
+                self.enqueue();
             }
             TaskState::Running => *state = TaskState::Notified,
             TaskState::Queued | TaskState::Notified | TaskState::Done => {}
@@ -883,11 +809,11 @@ mod tests {
     }
 
     #[tokio::test(flavor = "current_thread")]
-    async fn a_dropped_waiter_passes_its_slot_on() {
+    async fn a_call_dropped_while_it_waits_leaves_nothing_behind() {
         let scheduler = Arc::new(Scheduler::new(1, tokio::runtime::Handle::current()));
         let a = Arc::new(Account::default());
         let hog = tokio::spawn(burn(&scheduler, &a, 20, Duration::from_millis(1)));
-        // Waits, then is dropped by its timeout while waiting or after being granted.
+        // Waits, then is dropped by its timeout while waiting or while it runs.
         for _ in 0..50 {
             let _ = tokio::time::timeout(
                 Duration::from_micros(300),
@@ -896,10 +822,19 @@ mod tests {
             .await;
         }
         hog.await.unwrap();
-        // Every slot came back: a new call runs at once.
-        let q = scheduler.lock();
-        assert_eq!(q.free, 1);
-        assert!(q.queue.waiting.is_empty() && q.granted.is_empty());
+        // Every dropped call left the lanes: a new call runs at once.
+        let started = Instant::now();
+        burn(
+            &scheduler,
+            &Arc::new(Account::default()),
+            1,
+            Duration::from_micros(10),
+        )
+        .await;
+        assert!(started.elapsed() < Duration::from_millis(50));
+        for lane in [&scheduler.quick, &scheduler.long] {
+            assert!(lane.lock().waiting.is_empty() && lane.inbox().tasks.is_empty());
+        }
     }
 
     #[tokio::test(flavor = "current_thread")]
@@ -913,7 +848,7 @@ mod tests {
         }
         assert!(hog.expects_long());
         // ...so its next ones start on the long lane, where a 200 ms stretch without a
-        // single yield (as a bulk memory instruction) holds no quick slot.
+        // single yield (as a bulk memory instruction) holds up no quick thread.
         let stretch = tokio::spawn(burn(&scheduler, &hog, 1, Duration::from_millis(200)));
         tokio::time::sleep(Duration::from_millis(20)).await;
         let started = Instant::now();

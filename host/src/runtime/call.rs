@@ -126,9 +126,12 @@ impl Runtime {
             drop(call);
             result
         };
-        let outcome =
-            tokio::time::timeout(timeout, self.scheduler.run(&sandbox.account, turn, run)).await;
-        let result = outcome.unwrap_or(Err(CallError::Timeout(timeout)));
+        let call = self.scheduler.run(&sandbox.account, turn, run);
+        let result = tokio::select! {
+            biased;
+            result = call => result,
+            () = self.deadlines.sleep_until(deadline) => Err(CallError::Timeout(timeout)),
+        };
         if let Err(CallError::Timeout(_)) = result {
             self.timeouts
                 .record(started.elapsed().saturating_sub(timeout));

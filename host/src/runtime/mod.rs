@@ -6,6 +6,7 @@
 
 pub mod call;
 pub mod contract;
+pub mod deadline;
 pub mod engine;
 pub mod error;
 pub mod limits;
@@ -41,6 +42,8 @@ pub struct Runtime {
     capabilities: Capabilities,
     /// Shares the cores between plugins.
     scheduler: Arc<scheduler::Scheduler>,
+    /// Wakes a call's caller at its deadline.
+    deadlines: deadline::Deadlines,
     /// How late timeouts fired.
     pub timeouts: Lateness,
     _ticker: engine::EpochTicker,
@@ -79,6 +82,7 @@ impl Runtime {
         let linker = linker(&engine)?;
         Ok(Runtime {
             scheduler: Arc::new(scheduler::Scheduler::new(plugin_threads(), tokio)),
+            deadlines: deadline::Deadlines::start(),
             timeouts: Lateness::default(),
             engine,
             linker,

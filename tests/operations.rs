@@ -1185,3 +1185,64 @@ fn idle_plugins_hold_no_resident_code() {
         "the measure sees code once it runs: {called} KiB"
     );
 }
+
+/// Minor page faults of process `pid` so far (`/proc/PID/stat`, field 10).
+fn minor_faults(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // The command name (field 2) may hold spaces: count from the `)` that ends it.
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    after.split_whitespace().nth(7).unwrap().parse().unwrap()
+}
+
+/// Plugins called in turn each keep a memory slot of their own (`[runtime] warm_slots`):
+/// a call finds its memory image still mapped, where a call that takes another plugin's
+/// slot maps its image again (an mmap, a TLB flush) and faults its pages back in.
+#[test]
+fn plugins_called_in_turn_keep_their_warm_memory_slots() {
+    let hello = std::fs::read(support::plugin("hello_bot")).unwrap();
+    let mut config =
+        String::from("[server]\nlisten = \"127.0.0.1:0\"\ncache_dir = \"{dir}/cache\"\n");
+    for i in 0..4 {
+        config.push_str(&format!(
+            "[bots.h{i}]\nplugin = \"{{dir}}/h{i}.wasm\"\nsecret = {{ env = \"OPS_SECRET\" }}\ndedup_window_s = 0\n"
+        ));
+    }
+    let faults_per_call = |runtime: &str| {
+        let host = (0..4)
+            .fold(
+                Host::builder(&format!("{config}{runtime}")).env("OPS_SECRET", SECRET),
+                |b, i| {
+                    b.file(
+                        &format!("h{i}.wasm"),
+                        unseen_copy(&hello, &format!("warm-{i}")),
+                    )
+                },
+            )
+            .start();
+        let call_all = || {
+            for i in 0..4 {
+                let r = host.post_signed(
+                    &format!("/bots/h{i}"),
+                    SECRET,
+                    &fixture("comment-event.json"),
+                );
+                assert_eq!(r.status, 200, "{}", r.body);
+            }
+        };
+        for _ in 0..3 {
+            call_all();
+        }
+        let before = minor_faults(host.pid());
+        for _ in 0..25 {
+            call_all();
+        }
+        (minor_faults(host.pid()) - before) as f64 / 100.0
+    };
+    let warm = faults_per_call("");
+    let stolen = faults_per_call("[runtime]\nwarm_slots = 0\n");
+    println!("page faults per call: {warm:.1} with warm slots, {stolen:.1} with none kept");
+    assert!(
+        stolen >= 1.0 && warm * 2.0 < stolen,
+        "warm slots: {warm:.1} faults per call, none kept: {stolen:.1}"
+    );
+}

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use crate::capabilities::{self, Entry, GrantError, Grants, Section};
 use crate::delivery::{AsyncPolicy, Credentials, DedupPolicy, Mode, MAX_WINDOW_S};
 use crate::names::{Kind, PluginName};
-use crate::runtime::engine::{EngineSettings, MAX_INSTANCES};
+use crate::runtime::engine::{EngineSettings, MAX_INSTANCES, MAX_WARM_SLOTS, WARM_SLOTS};
 use crate::runtime::limits::{Limits, MAX_MEMORY_MB};
 pub use crate::secret::Secrets;
 use crate::secret::{Secret, SecretSource};
@@ -41,6 +41,8 @@ pub struct Config {
     pub max_wasm_stack: usize,
     /// `[runtime] max_instances`: instances alive at once over all plugins.
     pub max_instances: u32,
+    /// `[runtime] warm_slots`: unused memory slots kept for the plugin that used them last.
+    pub warm_slots: u32,
     pub bots: BTreeMap<PluginName, PluginConfig>,
     pub extensions: BTreeMap<PluginName, PluginConfig>,
     /// Secrets that could not be read, when loaded with [`Secrets::Defer`]; those plugins
@@ -229,6 +231,7 @@ fn default_max_body() -> usize {
 struct RawRuntime {
     max_wasm_stack_kb: Option<u64>,
     max_instances: Option<u32>,
+    warm_slots: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -283,6 +286,7 @@ impl Config {
         EngineSettings {
             max_wasm_stack: self.max_wasm_stack,
             max_instances: self.max_instances,
+            warm_slots: self.warm_slots,
             fuel: any_fuel,
         }
     }
@@ -548,10 +552,21 @@ impl Config {
                 ))
             }
         };
+        let warm_slots = match raw.runtime.warm_slots {
+            None => WARM_SLOTS,
+            Some(n) if n <= MAX_WARM_SLOTS => n,
+            Some(n) => {
+                return Err(err(
+                    "runtime.warm_slots",
+                    format!("{n} is out of range 0..={MAX_WARM_SLOTS}"),
+                ))
+            }
+        };
         Ok(Config {
             path: path.to_path_buf(),
             max_wasm_stack,
             max_instances,
+            warm_slots,
             server: ServerConfig {
                 listen,
                 max_body_bytes: raw.server.max_body_bytes,
@@ -934,6 +949,7 @@ mod tests {
             ),
             ("[runtime]\nmax_instances = 0\n", "runtime.max_instances"),
             ("[runtime]\nmax_instances = 5000\n", "runtime.max_instances"),
+            ("[runtime]\nwarm_slots = 2001\n", "runtime.warm_slots"),
             (
                 "[bots.\"a/b\"]\nplugin = \"a.wasm\"\nsecret = { env = \"X\" }\n",
                 "bots.a/b",

@@ -11,6 +11,11 @@ use super::limits::MAX_MEMORY_MB;
 /// `[runtime] max_instances` may ask for (the pool reserves address space for each).
 pub const MAX_INSTANCES: u32 = 1000;
 
+/// Unused memory slots kept for the plugin that used them last: the default, and the most
+/// `[runtime] warm_slots` may ask for (every memory slot of the pool).
+pub const WARM_SLOTS: u32 = 1000;
+pub const MAX_WARM_SLOTS: u32 = MAX_INSTANCES * MEMORIES_PER_COMPONENT;
+
 /// One epoch tick. A running plugin yields to the scheduler at every tick, so a plugin that
 /// loops holds a core for at most this long at a time (outside a host function or a bulk
 /// memory instruction, which no epoch interrupts). 1 ms slices keep a quick bot's wait
@@ -33,6 +38,8 @@ pub struct EngineSettings {
     pub max_wasm_stack: usize,
     /// Instances alive at once over all plugins: the pool's size, and the admission gate's.
     pub max_instances: u32,
+    /// Unused memory slots kept warm for the plugin that used them last.
+    pub warm_slots: u32,
     /// Count fuel in every store (needed as soon as one plugin has a fuel budget; it costs
     /// some speed, so it is off otherwise).
     pub fuel: bool,
@@ -43,6 +50,7 @@ impl Default for EngineSettings {
         EngineSettings {
             max_wasm_stack: 512 << 10,
             max_instances: MAX_INSTANCES,
+            warm_slots: WARM_SLOTS,
             fuel: false,
         }
     }
@@ -72,6 +80,10 @@ pub fn new_engine(settings: &EngineSettings) -> anyhow::Result<Engine> {
         .table_keep_resident(64 << 10)
         .async_stack_keep_resident(256 << 10)
         .pagemap_scan(wasmtime::Enabled::Auto);
+    // An instance takes a slot its plugin used last (its memory image already mapped) if
+    // one is free; otherwise a never-used slot, as long as fewer than this many slots sit
+    // warm for other plugins; only then another plugin's slot, which must be mapped again.
+    pool.max_unused_warm_slots(settings.warm_slots);
 
     let mut config = Config::new();
     config

@@ -1229,7 +1229,8 @@ fn plugins_called_in_turn_keep_their_warm_memory_slots() {
                 assert_eq!(r.status, 200, "{}", r.body);
             }
         };
-        for _ in 0..3 {
+        // Enough rounds for every lane thread to have run each plugin once.
+        for _ in 0..8 {
             call_all();
         }
         let before = minor_faults(host.pid());

@@ -16,7 +16,7 @@ use super::Runtime;
 use crate::capabilities::Grants;
 
 /// What one plugin's calls run under, whatever its world: its limits, what it was granted,
-/// the admission gate of `limits.max_concurrency` permits, and its share of the workers.
+/// the admission gate of `limits.max_concurrency` permits, and its share of the cores.
 pub struct Sandbox {
     pub limits: Limits,
     pub grants: Arc<Grants>,

@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 /// The slice asked for the async runtime's workers (the kernel's shortest): they read
-/// requests, fire timeouts and answer, in short bursts.
+/// requests and answer (and the deadline timer wakes callers), in short bursts.
 pub const WORKER_SLICE: Duration = Duration::from_micros(100);
 
 /// Asks the OS for `nice` and `slice` (zero: the kernel's default) for the calling thread.

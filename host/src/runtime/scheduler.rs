@@ -7,7 +7,7 @@
 //! short call would wait behind a slice of each. And some work no epoch interrupts: a bulk
 //! memory instruction (a 100 MiB `memory.copy` takes tens of milliseconds), a host function,
 //! dropping a large store. So calls never run on the async runtime's workers, which only
-//! read requests, fire timeouts and write answers; they run in two lanes of threads:
+//! read requests and write answers; they run in two lanes of threads:
 //!
 //! - **Quick**: one thread per core at the default priority. A call starts here; a call
 //!   stopped by the epoch ([`Turn`]) or woken from a wait queues again for the lane's next
@@ -19,8 +19,9 @@
 //!   middle of an instruction no epoch interrupts; a long call still gets about a tenth of a
 //!   busy core, so it progresses.
 //!
-//! The workers ask for a short OS slice ([`os_sched::WORKER_SLICE`]): a worker woken by a
-//! request or a timeout preempts a lane thread at once instead of waiting out its slice.
+//! The workers (and the deadline timer, [`super::deadline`]) ask for a short OS slice
+//! ([`os_sched::WORKER_SLICE`]): a worker woken by a request or a timeout preempts a lane
+//! thread at once instead of waiting out its slice.
 //!
 //! In each lane, a free thread takes the waiting call first in this order (work that frees
 //! resources goes before all: a cancelled call's drop, a large store's reset):
@@ -59,7 +60,7 @@ pub const HALF_LIFE: Duration = Duration::from_secs(1);
 /// One plugin's use of the lanes, shared by its calls and kept across reloads.
 #[derive(Debug, Default)]
 pub struct Account {
-    /// CPU used recently, decaying; read and written under the scheduler's lock.
+    /// CPU used recently, decaying; its lock is held only to read or add to it.
     recent: Mutex<Recent>,
     /// CPU used by this plugin's calls since the host started, in nanoseconds.
     busy: AtomicU64,
@@ -277,7 +278,8 @@ impl Scheduler {
 
     /// Runs `call` for the plugin of `account` on the lanes' threads; `turn` is the one the
     /// call's epoch callback yields through. The call starts when the returned future is
-    /// first polled; dropping that future drops the call on its lane.
+    /// first polled; dropping that future afterwards drops the call on its lane (before, on
+    /// the spot: nothing ran yet).
     pub fn run<F>(self: &Arc<Self>, account: &Arc<Account>, turn: Arc<Turn>, call: F) -> Fair<F>
     where
         F: Future + Send + 'static,
@@ -430,8 +432,8 @@ enum LaneKind {
 
 /// One lane: threads of its own, polling the calls queued here in the module's order.
 struct Lane {
-    /// Calls made ready by anyone, workers included. Its lock is held only to push or take:
-    /// a worker never waits for a lane thread (maybe preempted) that is ranking.
+    /// Calls made ready by anyone, workers included. Its lock is held only to push, take or
+    /// count: a worker never waits for a lane thread (maybe preempted) that is ranking.
     inbox: Mutex<Inbox>,
     ready: Condvar,
     /// The ranked queue, only ever locked by the lane's own threads.
@@ -444,6 +446,9 @@ struct Inbox {
     /// Threads asleep on `ready`: a push wakes one only if there is one (a futex call
     /// saved per call when all are busy).
     asleep: usize,
+    /// Calls waiting in the ranked queue, as of its last change: a thread sleeps only when
+    /// there are none there either.
+    ranked: usize,
 }
 
 impl Lane {
@@ -493,23 +498,33 @@ impl Lane {
             let lane = lane.upgrade()?;
             {
                 let mut q = lane.lock();
-                for task in std::mem::take(&mut lane.inbox().tasks) {
+                // Taken in a statement of its own: the inbox's lock is released before the
+                // pushes, so no worker waits for them.
+                let arrived = std::mem::take(&mut lane.inbox().tasks);
+                for task in arrived {
                     let (account, urgent) = (task.account.clone(), task.urgent);
                     q.push(&account, urgent, task);
                 }
                 for w in q.waiting.iter_mut() {
                     w.urgent |= w.what.cancelled.load(Ordering::Relaxed);
                 }
-                if let Some(next) = q.pop() {
-                    if !q.waiting.is_empty() {
-                        // Another thread of the lane may be asleep with work left here.
-                        lane.ready.notify_one();
-                    }
+                let next = q.pop();
+                // Published under the inbox's lock, where a thread decides to sleep: calls
+                // this thread moved out of the inbox and left ranked here are never waiting
+                // while a thread of the lane sleeps.
+                let mut inbox = lane.inbox();
+                inbox.ranked = q.waiting.len();
+                let wake = inbox.ranked > 0 && inbox.asleep > 0;
+                drop(inbox);
+                if wake {
+                    lane.ready.notify_one();
+                }
+                if let Some(next) = next {
                     return Some(next.what);
                 }
             }
             let mut inbox = lane.inbox();
-            if inbox.tasks.is_empty() {
+            if inbox.tasks.is_empty() && inbox.ranked == 0 {
                 inbox.asleep += 1;
                 // Wakes now and then to notice the lane's end.
                 let (mut inbox, _) = (lane.ready)

@@ -16,7 +16,7 @@ const KEPT_VERSIONS: usize = 16;
 pub struct UsageMinute {
     /// Minutes since the Unix epoch.
     pub minute: u64,
-    /// CPU time its calls held a worker, in microseconds.
+    /// CPU time its calls used, in microseconds.
     pub cpu_us: u64,
     /// The largest linear memory one call grew to, in bytes.
     pub peak_memory: u64,

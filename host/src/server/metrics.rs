@@ -43,8 +43,8 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
     metrics::describe_gauge!(
         "pyrus_plugin_cpu_seconds",
         metrics::Unit::Seconds,
-        "Time each plugin's calls ran on a worker thread since the host started (only grows: \
-         use rate()); the scheduler shares the workers by it"
+        "CPU time each plugin's calls used on the scheduler's threads since the host started \
+         (only grows: use rate()); the scheduler shares the cores by it"
     );
     metrics::describe_gauge!(
         "pyrus_timeout_lateness_max_seconds",

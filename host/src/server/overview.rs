@@ -27,7 +27,7 @@ pub struct MinuteView {
     pub p50_ms: Option<f64>,
     pub p95_ms: Option<f64>,
     pub p99_ms: Option<f64>,
-    /// CPU its calls held a worker this minute, in milliseconds.
+    /// CPU its calls used this minute, in milliseconds.
     pub cpu_ms: f64,
     /// The largest memory one call grew to this minute, in MiB.
     pub peak_memory_mb: Option<f64>,

@@ -47,9 +47,16 @@ fn host() -> &'static Host {
                 ("trap", "trap", ""),
                 ("loop", "loop", "timeout_ms = 300"),
                 ("sleep", "sleep", "timeout_ms = 300"),
-                ("memory", "memory", "memory_mb = 16"),
+                // What these test is the memory and reply limits, not time: a debug build
+                // on the long lane (nice 10) beside the hostile load below can need more
+                // than the default 2 s.
+                ("memory", "memory", "memory_mb = 16\ntimeout_ms = 10_000"),
                 ("stack", "stack", ""),
-                ("big-reply", "big-reply", "memory_mb = 1024"),
+                (
+                    "big-reply",
+                    "big-reply",
+                    "memory_mb = 1024\ntimeout_ms = 10_000",
+                ),
                 ("log-flood", "log-flood", "timeout_ms = 10_000"),
                 ("stdout-flood", "stdout-flood", "timeout_ms = 10_000"),
                 ("escape", "escape", ""),
